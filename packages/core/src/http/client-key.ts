@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+/**
+ * The key of a client by IP: IPv4 as it is (IPv4-mapped IPv6 unwrapped), IPv6 grouped by its
+ * `/subnet` network, since one IPv6 client commonly holds a whole /64. Anything that does not
+ * parse as an IP is returned marked, and the store key layer hashes it.
+ */
+export function ipKey(ip: string | undefined, ipv6Subnet: number): string {
+  if (ip === undefined || ip === '') return 'ip:unknown';
+  if (isIP(ip) === 0) return `ip:invalid:${digest(ip)}`;
+  let addr = ipaddr.parse(ip);
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
+  }
+  if (addr.kind() === 'ipv4') return addr.toString();
+  if (ipv6Subnet === 128) return addr.toNormalizedString();
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${ipv6Subnet}`);
+  return `${network.toString()}/${ipv6Subnet}`;
+}
+
+/** An API token from `Authorization: Bearer …` or `X-API-Key`, if the request carries one. */
+export function bearerToken(authorization: string | undefined, apiKey: string | undefined): string | undefined {
+  if (authorization !== undefined) {
+    const match = /^Bearer[ \t]+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const key = apiKey?.trim();
+  return key ? key : undefined;
+}
+
+/** The key of a client by token: a digest, so the raw token never reaches a store, label or log. */
+export function tokenKey(token: string): string {
+  return `tok:${digest(token)}`;
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 32);
+}

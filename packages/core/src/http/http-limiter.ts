@@ -1,0 +1,174 @@
+import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
+import type { Decision } from '../limiter/decision.js';
+import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
+import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction } from '../options/validate.js';
+import { bearerToken, ipKey, tokenKey } from './client-key.js';
+import {
+  type Contribution,
+  HEADER_MODES,
+  type HeaderList,
+  type HeaderMode,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from './headers.js';
+import { PROBLEM_CONTENT_TYPE, quotaExceededBody, storeUnavailableBody } from './problem.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The options every adapter's `rateLimit()` takes; `Req` is the framework's request. */
+export type HttpRateLimitOptions<Req, Handler> = RateLimiterOptions & {
+  /** `'ip'` (default), `'token'` (Bearer or X-API-Key, hashed; the IP when absent), or a function. */
+  key?: 'ip' | 'token' | ((req: Req) => MaybePromise<string>);
+  /** Tokens a request takes (default 1), or a function of the request. */
+  cost?: number | ((req: Req) => MaybePromise<number>);
+  /** Requests for which this returns true are not limited and get no headers. */
+  skip?: (req: Req) => MaybePromise<boolean>;
+  /** Header fields to send: `'draft-11'` (default, also `true`), `'draft-7'`, `'draft-6'`, `'legacy'`, or `false`. */
+  headers?: HeaderMode | boolean;
+  /** Sends the response for a refused request instead of the default problem+json body. */
+  handler?: Handler;
+  /** IPv6 clients are grouped by this prefix length (default 64). */
+  ipv6Subnet?: number;
+};
+
+/** How an adapter reads its framework's request. */
+export interface RequestReader<Req> {
+  ip(req: Req): string | undefined;
+  /** A header's value by lower-case name; the first, if repeated. */
+  header(req: Req, name: string): string | undefined;
+}
+
+/** What the adapter should do with the request. */
+export type Outcome =
+  | { readonly action: 'next'; readonly headers: HeaderList; readonly decision: Decision | undefined }
+  | {
+      readonly action: 'reject';
+      readonly status: 429 | 503;
+      readonly headers: HeaderList;
+      readonly contentType: string;
+      readonly body: string;
+      readonly decision: Decision;
+    };
+
+const HTTP_OPTIONS = new Set([...RATE_LIMITER_OPTIONS, 'key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet']);
+const SKIPPED: Outcome = Object.freeze({ action: 'next', headers: [], decision: undefined });
+
+/** Decisions already made on a request, by every limiter it passed through. */
+const contributions = new WeakMap<object, Contribution[]>();
+
+/**
+ * The framework-neutral part of `rateLimit()`: validates the options once, then turns each
+ * request into an outcome that the adapter only has to write out.
+ */
+export class HttpRateLimiter<Req extends object, Handler = unknown> {
+  readonly limiter: RateLimiter;
+  readonly handler: Handler | undefined;
+  private readonly reader: RequestReader<Req>;
+  private readonly key: (req: Req) => MaybePromise<string>;
+  private readonly cost: number | ((req: Req) => MaybePromise<number>);
+  private readonly skip: ((req: Req) => MaybePromise<boolean>) | undefined;
+  private readonly headerMode: HeaderMode | undefined;
+  private readonly names: readonly string[];
+
+  constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>) {
+    const opts = assertOptionsObject(options, 'rateLimit');
+    assertKnownOptions(opts, HTTP_OPTIONS, 'rateLimit');
+    const { key, cost, skip, headers, handler, ipv6Subnet, ...limiterOptions } = opts;
+    this.limiter = new RateLimiter(limiterOptions as unknown as RateLimiterOptions);
+    this.reader = reader;
+    this.key = this.parseKey(key, parseSubnet(ipv6Subnet));
+    this.cost = parseCost(cost, this.limiter);
+    this.skip = optionalFunction(skip, 'skip');
+    this.handler = optionalFunction<Handler>(handler, 'handler');
+    this.headerMode =
+      headers === undefined || headers === true
+        ? 'draft-11'
+        : headers === false
+          ? undefined
+          : oneOf(headers, 'headers', HEADER_MODES);
+    const { name, policies } = this.limiter;
+    this.names = policies.map((p) =>
+      name === undefined ? p.label : policies.length === 1 ? name : `${name}.${p.label}`,
+    );
+  }
+
+  async handle(req: Req): Promise<Outcome> {
+    if (this.skip !== undefined && (await this.skip(req)) === true) return SKIPPED;
+    const key = await this.key(req);
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: the `key` function must return a non-empty string');
+    }
+    const cost = typeof this.cost === 'number' ? this.cost : await this.cost(req);
+    const decision = await this.limiter.consume(key, cost);
+    if (decision.source === 'closed') {
+      return {
+        action: 'reject',
+        status: 503,
+        headers: [['Retry-After', String(retryAfterSeconds(decision.retryAfterMs))]],
+        contentType: PROBLEM_CONTENT_TYPE,
+        body: storeUnavailableBody(),
+        decision,
+      };
+    }
+    const headers = this.headersFor(req, decision);
+    if (decision.allowed) return { action: 'next', headers, decision };
+    const retryAfter = retryAfterSeconds(decision.retryAfterMs);
+    const violated = decision.policies.flatMap((s, i) => (s.allowed ? [] : [this.names[i] as string]));
+    return {
+      action: 'reject',
+      status: 429,
+      headers: [...headers, ['Retry-After', String(retryAfter)]],
+      contentType: PROBLEM_CONTENT_TYPE,
+      body: quotaExceededBody(violated, retryAfter),
+      decision,
+    };
+  }
+
+  private headersFor(req: Req, decision: Decision): HeaderList {
+    if (this.headerMode === undefined) return [];
+    const mode = this.headerMode;
+    let made = contributions.get(req);
+    if (made === undefined) {
+      made = [];
+      contributions.set(req, made);
+    }
+    made.push({ decision, names: this.names, mode });
+    const same = made.length === 1 ? made : made.filter((c) => c.mode === mode);
+    return rateLimitHeaders(mode, same, Date.now());
+  }
+
+  private parseKey(key: unknown, subnet: number): (req: Req) => MaybePromise<string> {
+    const { reader } = this;
+    if (key === undefined || key === 'ip') return (req) => ipKey(reader.ip(req), subnet);
+    if (key === 'token') {
+      return (req) => {
+        const token = bearerToken(reader.header(req, 'authorization'), reader.header(req, 'x-api-key'));
+        return token === undefined ? ipKey(reader.ip(req), subnet) : tokenKey(token);
+      };
+    }
+    if (typeof key === 'function') return key as (req: Req) => MaybePromise<string>;
+    throw new InvalidOptionError('key', key, "accepted: 'ip', 'token', or a function (req) => string");
+  }
+}
+
+function parseSubnet(value: unknown): number {
+  if (value === undefined) return 64;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 128) {
+    throw new InvalidOptionError('ipv6Subnet', value, 'accepted: a whole number from 1 to 128');
+  }
+  return value;
+}
+
+function parseCost<Req>(value: unknown, limiter: RateLimiter): number | ((req: Req) => MaybePromise<number>) {
+  if (value === undefined) return 1;
+  if (typeof value === 'function') return value as (req: Req) => MaybePromise<number>;
+  const capacity = Math.min(...limiter.policies.map((p) => p.capacity));
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > capacity) {
+    throw new InvalidOptionError(
+      'cost',
+      value,
+      `accepted: a number from 0 to ${capacity} (the smallest capacity), or a function`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,250 @@
+import {
+  ErrorCodes,
+  InvalidOptionError,
+  RateLimitExceededError,
+  StoreUnavailableError,
+  TollgateError,
+} from '../errors.js';
+import { consoleLogger, isLogger, type Logger } from '../log.js';
+import { assertKnownOptions, assertOptionsObject, oneOf, positiveInteger } from '../options/validate.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import type { Store, StoreResult } from '../stores/store.js';
+import { storeKey } from '../stores/store-key.js';
+import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
+import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
+import { StoreHealth } from './store-health.js';
+import { withTimeout } from './timeout.js';
+
+/** What the limiter does when its store fails or is too slow. */
+export type FailMode = 'local' | 'open' | 'closed';
+
+interface CommonOptions {
+  /** Where buckets live (default: a new `MemoryStore`). One store can serve many limiters. */
+  store?: Store;
+  /** Names the limiter's keys; limiters with different names never share buckets. */
+  name?: string;
+  /** First segment of every store key (default `'tollgate'`). */
+  prefix?: string;
+  /**
+   * When the store fails: `'local'` (default) answers from an in-process bucket with the same
+   * policy, `'open'` allows, `'closed'` refuses.
+   */
+  failMode?: FailMode;
+  /** Longest wait for the store before `failMode` applies (default 500 ms). */
+  timeoutMs?: number;
+  /** Receives store failure and recovery lines (default: stderr). */
+  logger?: Logger;
+}
+
+/** One policy, written inline. */
+export interface SinglePolicyOptions extends CommonOptions, PolicyOptions {
+  policies?: never;
+}
+
+/** Several policies, decided all-or-nothing. */
+export interface MultiPolicyOptions extends CommonOptions {
+  policies: readonly PolicyOptions[];
+  max?: never;
+  window?: never;
+  burst?: never;
+}
+
+export type RateLimiterOptions = SinglePolicyOptions | MultiPolicyOptions;
+
+export const RATE_LIMITER_OPTIONS: ReadonlySet<string> = new Set([
+  'max',
+  'window',
+  'burst',
+  'policies',
+  'store',
+  'name',
+  'prefix',
+  'failMode',
+  'timeoutMs',
+  'logger',
+]);
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * A token-bucket rate limiter: each key gets a bucket of `burst ?? max` tokens, refilled
+ * continuously at `max / window`. With several policies, a call is admitted only if every
+ * bucket can pay, and then every bucket pays.
+ *
+ * @example
+ * const limiter = new RateLimiter({ max: 100, window: '1m' });
+ * const decision = await limiter.consume('user:42');
+ * if (!decision.allowed) console.log(`retry in ${decision.retryAfterMs} ms`);
+ */
+export class RateLimiter {
+  readonly policies: readonly Policy[];
+  readonly name: string | undefined;
+  readonly failMode: FailMode;
+  readonly timeoutMs: number;
+  /** Failure counters for the store behind this limiter. */
+  readonly health: StoreHealth;
+  private readonly store: Store;
+  private readonly keyPrefix: string;
+  private readonly unitCosts: readonly number[];
+  private local: MemoryStore | undefined;
+
+  constructor(options: RateLimiterOptions) {
+    const opts = assertOptionsObject(options, 'RateLimiter');
+    assertKnownOptions(opts, RATE_LIMITER_OPTIONS, 'RateLimiter');
+    this.policies = Object.freeze(parsePolicies(opts));
+    this.name = opts.name === undefined ? undefined : matchName(opts.name, 'name');
+    const prefix = opts.prefix === undefined ? 'tollgate' : matchName(opts.prefix, 'prefix');
+    this.failMode =
+      opts.failMode === undefined ? 'local' : oneOf(opts.failMode, 'failMode', ['local', 'open', 'closed']);
+    this.timeoutMs = opts.timeoutMs === undefined ? 500 : positiveInteger(opts.timeoutMs, 'timeoutMs');
+    if (opts.logger !== undefined && !isLogger(opts.logger)) {
+      throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
+    }
+    if (opts.store !== undefined && !isStore(opts.store)) {
+      throw new InvalidOptionError(
+        'store',
+        opts.store,
+        'accepted: a MemoryStore, a RedisStore, or an object implementing Store',
+      );
+    }
+    this.store = (opts.store as Store | undefined) ?? new MemoryStore();
+    // Unnamed limiters are keyed by their policies, so identical limiters in a fleet share buckets.
+    const id = this.name === undefined ? `p:${this.policies.map((p) => p.id).join('+')}` : `n:${this.name}`;
+    this.keyPrefix = `${prefix}:${id}:`;
+    this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.name ?? id);
+    this.unitCosts = Object.freeze(this.policies.map(() => 1));
+  }
+
+  /** Takes `cost` tokens from every bucket of `key` if all of them have enough; else takes none. */
+  async consume(key: string, cost = 1): Promise<Decision> {
+    const costs = this.costsFor(cost);
+    const fullKey = this.keyFor(key);
+    const { result, source } = await this.ask(
+      (store) => store.consume(fullKey, this.policies, costs),
+      (local) => local.consume(fullKey, this.policies, costs),
+    );
+    if (result === undefined) return unlimitedDecision(this.policies, source === 'open', source);
+    return buildDecision(this.policies, result.tokens, costs, result.allowed, source);
+  }
+
+  /**
+   * As `consume`, but throws `RateLimitExceededError` (with `retryAfter` in whole seconds) when
+   * refused, and `StoreUnavailableError` when the store is down and `failMode` is `'closed'`.
+   */
+  async check(key: string, cost = 1): Promise<Decision> {
+    const decision = await this.consume(key, cost);
+    if (decision.allowed) return decision;
+    if (decision.source === 'closed') throw new StoreUnavailableError(decision);
+    throw new RateLimitExceededError(decision);
+  }
+
+  /** The state of `key`'s buckets, without consuming anything. */
+  async peek(key: string): Promise<Decision> {
+    const fullKey = this.keyFor(key);
+    const { result, source } = await this.ask(
+      (store) => store.peek(fullKey, this.policies),
+      (local) => local.peek(fullKey, this.policies),
+    );
+    if (result === undefined) return unlimitedDecision(this.policies, source === 'open', source);
+    return buildDecision(this.policies, result.tokens, this.unitCosts, true, source);
+  }
+
+  /** Refills every bucket of `key` (an admin reset). Errors from the store are thrown. */
+  async reset(key: string): Promise<void> {
+    const fullKey = this.keyFor(key);
+    this.local?.reset(fullKey);
+    await this.store.reset(fullKey);
+  }
+
+  /** The store key for a caller's key: hostile characters never reach the store raw. */
+  keyFor(key: string): string {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: a rate limit key must be a non-empty string');
+    }
+    return this.keyPrefix + storeKey(key);
+  }
+
+  private costsFor(cost: number): readonly number[] {
+    if (cost === 1) return this.unitCosts;
+    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+      throw new TollgateError(
+        ErrorCodes.INVALID_COST,
+        `tollgate: cost must be a finite number >= 0, got ${String(cost)}`,
+      );
+    }
+    for (const p of this.policies) {
+      if (cost > p.capacity) {
+        throw new TollgateError(
+          ErrorCodes.INVALID_COST,
+          `tollgate: cost ${cost} exceeds the capacity ${p.capacity} of policy ${p.label}, so it could never be admitted`,
+        );
+      }
+    }
+    return this.policies.map(() => cost);
+  }
+
+  private async ask(
+    fromStore: (store: Store) => StoreResult | Promise<StoreResult>,
+    fromLocal: (local: MemoryStore) => StoreResult,
+  ): Promise<{ result: StoreResult | undefined; source: DecisionSource }> {
+    if (this.store.isAvailable?.() === false) {
+      this.health.skipped(this.failMode);
+      return this.fallback(fromLocal);
+    }
+    try {
+      const pending = fromStore(this.store);
+      const result = pending instanceof Promise ? await withTimeout(pending, this.timeoutMs) : pending;
+      this.health.succeeded();
+      return { result, source: 'store' };
+    } catch (error) {
+      this.health.failed(error, this.failMode);
+      return this.fallback(fromLocal);
+    }
+  }
+
+  private fallback(fromLocal: (local: MemoryStore) => StoreResult): {
+    result: StoreResult | undefined;
+    source: DecisionSource;
+  } {
+    if (this.failMode === 'local') {
+      this.local ??= new MemoryStore();
+      return { result: fromLocal(this.local), source: 'local' };
+    }
+    return { result: undefined, source: this.failMode };
+  }
+}
+
+function parsePolicies(opts: Record<string, unknown>): Policy[] {
+  if (opts.policies === undefined) {
+    return [createPolicy({ max: opts.max, window: opts.window, burst: opts.burst } as PolicyOptions)];
+  }
+  if (opts.max !== undefined || opts.window !== undefined || opts.burst !== undefined) {
+    throw new InvalidOptionError(
+      'policies',
+      opts.policies,
+      'give either `policies` or `max`/`window`/`burst`, not both',
+    );
+  }
+  if (!Array.isArray(opts.policies) || opts.policies.length === 0) {
+    throw new InvalidOptionError('policies', opts.policies, 'accepted: a non-empty array of { max, window, burst? }');
+  }
+  const policies = opts.policies.map((p: PolicyOptions, i) => createPolicy(p, `policies[${i}].`));
+  const ids = new Set(policies.map((p) => p.id));
+  if (ids.size !== policies.length) {
+    throw new InvalidOptionError('policies', opts.policies, 'each policy must differ from the others');
+  }
+  return policies;
+}
+
+function matchName(value: unknown, option: string): string {
+  if (typeof value !== 'string' || !NAME.test(value)) {
+    throw new InvalidOptionError(option, value, 'accepted: 1 to 64 letters, digits, "_", "." or "-"');
+  }
+  return value;
+}
+
+function isStore(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.consume === 'function' && typeof v.peek === 'function' && typeof v.reset === 'function';
+}

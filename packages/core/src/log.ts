@@ -1,0 +1,27 @@
+/**
+ * Where tollgate writes its log lines. The shape is pino's (`log.warn(fields, message)`), so a
+ * Fastify `request.log`, a pino or a bunyan logger can be passed as it is.
+ */
+export interface Logger {
+  debug?(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** The default: warnings and errors to stderr, nothing else. */
+export const consoleLogger: Logger = {
+  info() {},
+  warn(fields, message) {
+    console.warn(`[tollgate] ${message}`, fields);
+  },
+  error(fields, message) {
+    console.error(`[tollgate] ${message}`, fields);
+  },
+};
+
+export function isLogger(value: unknown): value is Logger {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.info === 'function' && typeof v.warn === 'function' && typeof v.error === 'function';
+}

@@ -1,0 +1,44 @@
+import { ErrorCodes, InvalidOptionError } from '../errors.js';
+
+/** Rejects option names outside `known`, so a typo fails loudly instead of silently using a default. */
+export function assertKnownOptions(options: object, known: ReadonlySet<string>, where: string): void {
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) {
+      throw new InvalidOptionError(
+        name,
+        (options as Record<string, unknown>)[name],
+        `${where} accepts only: ${[...known].join(', ')}`,
+        ErrorCodes.UNKNOWN_OPTION,
+      );
+    }
+  }
+}
+
+/** A plain options object (or undefined, read as `{}`). */
+export function assertOptionsObject(options: unknown, where: string): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError('options', options, `${where} takes an options object`);
+  }
+  return options as Record<string, unknown>;
+}
+
+export function positiveInteger(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(option, value, 'accepted: a whole number >= 1');
+  }
+  return value;
+}
+
+export function oneOf<T extends string>(value: unknown, option: string, accepted: readonly T[]): T {
+  if (typeof value !== 'string' || !(accepted as readonly string[]).includes(value)) {
+    throw new InvalidOptionError(option, value, `accepted: ${accepted.map((a) => `'${a}'`).join(', ')}`);
+  }
+  return value as T;
+}
+
+export function optionalFunction<F>(value: unknown, option: string): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new InvalidOptionError(option, value, 'accepted: a function');
+  return value as F;
+}

@@ -1,0 +1,135 @@
+import { InvalidOptionError } from '../errors.js';
+import { covers, msUntil, refill } from '../limiter/bucket.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import type { BucketSpec, Store, StoreResult } from './store.js';
+
+export interface MemoryStoreOptions {
+  /** Most keys held at once (default 1,000,000). Full buckets are dropped first; see `evictions`. */
+  maxKeys?: number;
+  /** How often idle, refilled buckets are swept away (default `60000` ms). */
+  sweepIntervalMs?: number;
+  /** The clock, in milliseconds (default `Date.now`). Tests inject one. */
+  now?: () => number;
+}
+
+/** A bucket set: `[since, tokens0, tokens1, …]`, plus when it will be full again. */
+interface Entry {
+  since: number;
+  fullAt: number;
+  tokens: number[];
+}
+
+const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
+
+/**
+ * The default store: buckets in this process's memory, bounded by `maxKeys`. A bucket that has
+ * refilled is the same as no bucket, so those are dropped first; only when every held bucket is
+ * still in use is the least recently used one evicted, and each such eviction is counted.
+ */
+export class MemoryStore implements Store {
+  readonly maxKeys: number;
+  /** Live buckets dropped to make room: each one gave a client a fresh budget. */
+  evictions = 0;
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly sweepIntervalMs: number;
+  private lastSweep = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options?: MemoryStoreOptions) {
+    const opts = assertOptionsObject(options, 'MemoryStore');
+    assertKnownOptions(opts, KNOWN, 'MemoryStore');
+    this.maxKeys = opts.maxKeys === undefined ? 1_000_000 : positiveInteger(opts.maxKeys, 'maxKeys');
+    this.sweepIntervalMs =
+      opts.sweepIntervalMs === undefined ? 60_000 : positiveInteger(opts.sweepIntervalMs, 'sweepIntervalMs');
+    if (opts.now !== undefined && typeof opts.now !== 'function') {
+      throw new InvalidOptionError('now', opts.now, 'accepted: a function returning milliseconds');
+    }
+    this.now = (opts.now as (() => number) | undefined) ?? Date.now;
+  }
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    const tokens = this.current(entry, buckets, now);
+    for (let i = 0; i < buckets.length; i++) {
+      if (!covers(tokens[i] as number, costs[i] as number)) return { allowed: false, tokens };
+    }
+    let fullAt = now;
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as BucketSpec;
+      const left = Math.min(b.capacity, (tokens[i] as number) - (costs[i] as number));
+      tokens[i] = left;
+      fullAt = Math.max(fullAt, now + msUntil(left, b.capacity, b.capacity, b.ratePerMs));
+    }
+    if (entry !== undefined) this.entries.delete(key);
+    if (fullAt > now) {
+      this.makeRoom(now);
+      this.entries.set(key, { since: now, fullAt, tokens: tokens.slice() });
+      this.startSweeping();
+    }
+    return { allowed: true, tokens };
+  }
+
+  peek(key: string, buckets: readonly BucketSpec[]): StoreResult {
+    return { allowed: true, tokens: this.current(this.entries.get(key), buckets, this.now()) };
+  }
+
+  reset(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /** Drops every bucket that has refilled. Runs by itself every `sweepIntervalMs`. */
+  sweep(now = this.now()): void {
+    this.lastSweep = now;
+    for (const [key, entry] of this.entries) {
+      if (entry.fullAt <= now) this.entries.delete(key);
+    }
+    if (this.entries.size === 0) this.stopSweeping();
+  }
+
+  /** Stops the sweep timer; the store still works and sweeps when it runs out of room. */
+  close(): void {
+    this.stopSweeping();
+  }
+
+  private current(entry: Entry | undefined, buckets: readonly BucketSpec[], now: number): number[] {
+    const tokens = new Array<number>(buckets.length);
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as BucketSpec;
+      const held = entry?.tokens[i];
+      tokens[i] = held === undefined ? b.capacity : refill(held, (entry as Entry).since, now, b.capacity, b.ratePerMs);
+    }
+    return tokens;
+  }
+
+  private makeRoom(now: number): void {
+    if (this.entries.size < this.maxKeys) return;
+    // A full sweep is linear, so it runs at most once per second however hard the flood.
+    if (now - this.lastSweep >= 1000) this.sweep(now);
+    while (this.entries.size >= this.maxKeys) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) return;
+      const entry = this.entries.get(oldest.value) as Entry;
+      this.entries.delete(oldest.value);
+      if (entry.fullAt > now) this.evictions += 1;
+    }
+  }
+
+  private startSweeping(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  private stopSweeping(): void {
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,51 @@
+import {
+  type Decision,
+  HttpRateLimiter,
+  type HttpRateLimitOptions,
+  type RateLimiter,
+  type RequestReader,
+} from '@tollgate/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
+export type RateLimitHandler = (req: Request, res: Response, next: NextFunction, decision: Decision) => unknown;
+
+export type RateLimitOptions = HttpRateLimitOptions<Request, RateLimitHandler>;
+
+/** The middleware, with the limiter behind it for `peek` and `reset`. */
+export type RateLimitMiddleware = RequestHandler & { readonly limiter: RateLimiter };
+
+const reader: RequestReader<Request> = {
+  // Express's own req.ip: `app.set('trust proxy', …)` alone decides whether X-Forwarded-For counts.
+  ip: (req) => req.ip,
+  header: (req, name) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  },
+};
+
+/**
+ * Token-bucket rate limiting for Express 4.18+ and 5. Over the limit, the request gets 429,
+ * `Retry-After`, the RateLimit header fields and an `application/problem+json` body, and the
+ * handlers after this middleware do not run.
+ *
+ * @example
+ * app.use(rateLimit({ max: 100, window: '1m' }));
+ * app.use('/api', rateLimit({ max: 5000, window: '1h', key: 'token', name: 'api' }));
+ */
+export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
+  const http = new HttpRateLimiter<Request, RateLimitHandler>(options, reader);
+  const { handler } = http;
+
+  const middleware: RequestHandler = (req, res, next) => {
+    http.handle(req).then((outcome) => {
+      for (const [name, value] of outcome.headers) res.setHeader(name, value);
+      if (outcome.action === 'next') return next();
+      if (handler !== undefined && outcome.status === 429) {
+        return Promise.resolve(handler(req, res, next, outcome.decision)).catch(next);
+      }
+      res.status(outcome.status).type(outcome.contentType).send(outcome.body);
+    }, next);
+  };
+  return Object.assign(middleware, { limiter: http.limiter });
+}
