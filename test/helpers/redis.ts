@@ -71,10 +71,14 @@ export async function freePort(): Promise<number> {
 export class RedisProcess {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
 
-  static async start(): Promise<RedisProcess> {
-    const instance = new RedisProcess(await freePort());
+  /** `extraArgs` go to redis-server as they are, e.g. `['--rename-command', 'TIME', '']`. */
+  static async start(extraArgs: readonly string[] = []): Promise<RedisProcess> {
+    const instance = new RedisProcess(await freePort(), extraArgs);
     await instance.start();
     return instance;
   }
@@ -86,7 +90,7 @@ export class RedisProcess {
   async start(): Promise<void> {
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
       { stdio: 'ignore' },
     );
     for (let i = 0; i < 100; i++) {

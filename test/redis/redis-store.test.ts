@@ -1,0 +1,83 @@
+import { RateLimiter, RedisStore } from '@tollgate/core';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
+
+function collectingLogger() {
+  const lines: string[] = [];
+  const log = (_fields: object, message: string) => lines.push(message);
+  return { lines, logger: { info: log, warn: log, error: log } };
+}
+
+describe.skipIf(!redis.server)('RedisStore on a real Redis', () => {
+  const client = new Redis(REDIS_URL);
+  afterAll(() => client.quit());
+
+  it('keeps one hash per client key that expires when its buckets would be full', async () => {
+    const prefix = uniquePrefix('ttl');
+    const limiter = new RateLimiter({ max: 10, window: '10s', prefix, store: new RedisStore({ client }) });
+    await limiter.consume('k', 4);
+    const keys = await client.keys(`${prefix}:*`);
+    expect(keys).toEqual([`${prefix}:p:10-10000-10:k`]);
+    const ttl = await client.pttl(keys[0] as string);
+    // 4 tokens at 1 per second: full again in about 4 s.
+    expect(ttl).toBeGreaterThan(3000);
+    expect(ttl).toBeLessThanOrEqual(4001);
+    expect(await client.hget(keys[0] as string, '10-10000-10')).toBe('6');
+  });
+
+  it('reads the clock from Redis, not from the app', async () => {
+    const { lines, logger } = collectingLogger();
+    const store = new RedisStore({ client, logger });
+    const limiter = new RateLimiter({ max: 5, window: '1h', prefix: uniquePrefix('clock'), store });
+    await limiter.consume('k');
+    const [seconds] = (await client.time()) as [string | number, string | number];
+    const ts = Number(await client.hget(`${limiter.keyFor('k')}`, 'ts'));
+    expect(Math.abs(ts - Number(seconds) * 1000)).toBeLessThan(5000);
+    expect(lines).toEqual([]);
+  });
+
+  it('loads the script again after SCRIPT FLUSH (EVALSHA, then EVAL on NOSCRIPT)', async () => {
+    const limiter = new RateLimiter({ max: 3, window: '1m', prefix: uniquePrefix('flush'), store: new RedisStore({ client }) });
+    expect((await limiter.consume('k')).remaining).toBe(2);
+    await client.script('FLUSH');
+    expect((await limiter.consume('k')).remaining).toBe(1);
+    expect((await limiter.consume('k')).remaining).toBe(0);
+    expect((await limiter.consume('k')).allowed).toBe(false);
+  });
+
+  it('peeks without consuming, resets, and keeps limiters with different names apart', async () => {
+    const prefix = uniquePrefix('names');
+    const store = new RedisStore({ client });
+    const a = new RateLimiter({ max: 2, window: '1h', prefix, store, name: 'a' });
+    const b = new RateLimiter({ max: 2, window: '1h', prefix, store, name: 'b' });
+    await a.consume('k');
+    await a.consume('k');
+    expect((await a.peek('k')).remaining).toBe(0);
+    expect((await a.peek('k')).remaining).toBe(0);
+    expect((await b.peek('k')).remaining).toBe(2);
+    await a.reset('k');
+    expect((await a.peek('k')).remaining).toBe(2);
+    expect(await client.exists(a.keyFor('k'))).toBe(0);
+  });
+
+  it('connects from a URL, and closes what it opened', async () => {
+    const store = new RedisStore({ url: REDIS_URL });
+    const limiter = new RateLimiter({ max: 1, window: '1h', prefix: uniquePrefix('url'), store });
+    expect((await limiter.consume('k')).allowed).toBe(true);
+    expect((await limiter.consume('k')).allowed).toBe(false);
+    await store.close();
+  });
+
+  it('hashes hostile keys before they reach Redis', async () => {
+    const prefix = uniquePrefix('hostile');
+    const limiter = new RateLimiter({ max: 1, window: '1h', prefix, store: new RedisStore({ client }) });
+    const hostile = 'x{slot}\r\nFLUSHALL evil key with spaces';
+    await limiter.consume(hostile);
+    const keys = await client.keys(`${prefix}:*`);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).not.toContain('slot');
+    expect(keys[0]).not.toContain(' ');
+    expect((await limiter.consume(hostile)).allowed).toBe(false);
+  });
+});
