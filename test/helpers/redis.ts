@@ -43,7 +43,9 @@ async function detect(): Promise<{ server: boolean; binary: boolean }> {
       `\n!!! Redis suites SKIPPED: no Redis answers at ${REDIS_URL}. Start one (redis-server) or set REDIS_URL to enable them.\n`,
     );
   } else if (!binary) {
-    console.warn('\n!!! Redis outage suites SKIPPED: the redis-server binary is not installed (apt-get install redis-server).\n');
+    console.warn(
+      '\n!!! Redis outage suites SKIPPED: the redis-server binary is not installed (apt-get install redis-server).\n',
+    );
   }
   return { server, binary };
 }
@@ -90,7 +92,19 @@ export class RedisProcess {
   async start(): Promise<void> {
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+        ...this.extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     for (let i = 0; i < 100; i++) {

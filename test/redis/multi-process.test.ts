@@ -24,7 +24,7 @@ describe.skipIf(!redis.server)('several app processes share one limit through Re
   it('two processes, a limit of 50, 400 concurrent requests: exactly 50 admitted', async () => {
     const env = { REDIS_URL, PREFIX: uniquePrefix('two'), MAX: '50', WINDOW: '1h' };
     const [a, b] = await fleet(env, [0, 0]);
-    const statuses = await burst([a.url, b.url] as string[], '/hit', 400);
+    const statuses = await burst([a?.url, b?.url] as string[], '/hit', 400);
     const admitted = statuses.filter((s) => s === 200).length;
     console.log(`two-process exact admission: ${admitted} of 400 admitted for a limit of 50`);
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);

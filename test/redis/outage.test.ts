@@ -75,7 +75,9 @@ describe.skipIf(!redis.server || !redis.binary)('a Redis that dies, hangs and co
     const started = performance.now();
     const during = await fire(6);
     // Reported, not asserted: wall-clock figures on a shared machine are not a test.
-    console.log(`hung Redis, timeoutMs 200: 6 concurrent requests answered in ${Math.round(performance.now() - started)} ms`);
+    console.log(
+      `hung Redis, timeoutMs 200: 6 concurrent requests answered in ${Math.round(performance.now() - started)} ms`,
+    );
     expect(during.filter((s) => s === 200)).toHaveLength(5);
     expect(limiter.health.failures).toBeGreaterThanOrEqual(6);
     redisServer.resume();

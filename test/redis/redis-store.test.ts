@@ -38,7 +38,12 @@ describe.skipIf(!redis.server)('RedisStore on a real Redis', () => {
   });
 
   it('loads the script again after SCRIPT FLUSH (EVALSHA, then EVAL on NOSCRIPT)', async () => {
-    const limiter = new RateLimiter({ max: 3, window: '1m', prefix: uniquePrefix('flush'), store: new RedisStore({ client }) });
+    const limiter = new RateLimiter({
+      max: 3,
+      window: '1m',
+      prefix: uniquePrefix('flush'),
+      store: new RedisStore({ client }),
+    });
     expect((await limiter.consume('k')).remaining).toBe(2);
     await client.script('FLUSH');
     expect((await limiter.consume('k')).remaining).toBe(1);

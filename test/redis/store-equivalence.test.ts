@@ -1,4 +1,11 @@
-import { type Decision, MemoryStore, RateLimiter, type RateLimiterOptions, RedisStore, type Store } from '@tollgate/core';
+import {
+  type Decision,
+  MemoryStore,
+  RateLimiter,
+  type RateLimiterOptions,
+  RedisStore,
+  type Store,
+} from '@tollgate/core';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,7 +30,21 @@ const scenarios: Scenario[] = [
   {
     name: 'a burst then refill, 5 per second',
     limiter: { max: 5, window: '1s' },
-    steps: [c(0), c(0), c(0), c(0), c(0), c(0), c(199), c(1), c(0), c(400), c(0), c(0), { advance: 0, op: 'peek', key: 'a' }],
+    steps: [
+      c(0),
+      c(0),
+      c(0),
+      c(0),
+      c(0),
+      c(0),
+      c(199),
+      c(1),
+      c(0),
+      c(400),
+      c(0),
+      c(0),
+      { advance: 0, op: 'peek', key: 'a' },
+    ],
   },
   {
     name: 'rate that does not divide the window, 7 per minute',
@@ -38,7 +59,16 @@ const scenarios: Scenario[] = [
   {
     name: 'costs greater than one, refused without being charged',
     limiter: { max: 10, window: '10s' },
-    steps: [c(0, 'a', 4), c(0, 'a', 4), c(0, 'a', 4), c(0, 'a', 2), c(0, 'a', 1), c(999, 'a', 1), c(1, 'a', 1), c(0, 'a', 0)],
+    steps: [
+      c(0, 'a', 4),
+      c(0, 'a', 4),
+      c(0, 'a', 4),
+      c(0, 'a', 2),
+      c(0, 'a', 1),
+      c(999, 'a', 1),
+      c(1, 'a', 1),
+      c(0, 'a', 0),
+    ],
   },
   {
     name: 'two policies all-or-nothing',
@@ -108,15 +138,25 @@ describe.skipIf(!redis.server)('MemoryStore and RedisStore answer alike', () => 
       burst: fc.option(fc.integer({ min: 3, max: 30 }), { nil: undefined }),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(policy, { minLength: 1, maxLength: 3 }), fc.array(step, { maxLength: 40 }), async (policies, steps) => {
-        const unique = policies.filter((p, i) => policies.findIndex((q) => q.max === p.max && q.window === p.window && q.burst === p.burst) === i);
-        const options = { policies: unique.map((p) => (p.burst === undefined ? { max: p.max, window: p.window } : p)) };
-        const a = stores();
-        const b = stores();
-        const fromMemory = await play(a.memory, a.clock, options, steps as Step[], uniquePrefix('pm'));
-        const fromRedis = await play(b.redis, b.clock, options, steps as Step[], uniquePrefix('pr'));
-        expect(fromRedis).toEqual(fromMemory);
-      }),
+      fc.asyncProperty(
+        fc.array(policy, { minLength: 1, maxLength: 3 }),
+        fc.array(step, { maxLength: 40 }),
+        async (policies, steps) => {
+          const unique = policies.filter(
+            (p, i) => policies.findIndex((q) => q.max === p.max && q.window === p.window && q.burst === p.burst) === i,
+          );
+          const options: RateLimiterOptions = {
+            policies: unique.map((p) =>
+              p.burst === undefined ? { max: p.max, window: p.window } : { ...p, burst: p.burst },
+            ),
+          };
+          const a = stores();
+          const b = stores();
+          const fromMemory = await play(a.memory, a.clock, options, steps as Step[], uniquePrefix('pm'));
+          const fromRedis = await play(b.redis, b.clock, options, steps as Step[], uniquePrefix('pr'));
+          expect(fromRedis).toEqual(fromMemory);
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -38,14 +38,15 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const { handler } = http;
 
   const middleware: RequestHandler = (req, res, next) => {
-    http.handle(req).then((outcome) => {
-      for (const [name, value] of outcome.headers) res.setHeader(name, value);
-      if (outcome.action === 'next') return next();
-      if (handler !== undefined && outcome.status === 429) {
-        return Promise.resolve(handler(req, res, next, outcome.decision)).catch(next);
-      }
-      res.status(outcome.status).type(outcome.contentType).send(outcome.body);
-    }, next);
+    http
+      .handle(req)
+      .then((outcome) => {
+        for (const [name, value] of outcome.headers) res.setHeader(name, value);
+        if (outcome.action === 'next') return next();
+        if (handler !== undefined && outcome.status === 429) return handler(req, res, next, outcome.decision);
+        res.status(outcome.status).type(outcome.contentType).send(outcome.body);
+      })
+      .catch(next);
   };
   return Object.assign(middleware, { limiter: http.limiter });
 }

@@ -125,7 +125,8 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   }
 
   private headersFor(req: Req, decision: Decision): HeaderList {
-    if (this.headerMode === undefined) return [];
+    // A request let through because the store is down says nothing about any quota.
+    if (this.headerMode === undefined || decision.source === 'open') return [];
     const mode = this.headerMode;
     let made = contributions.get(req);
     if (made === undefined) {
