@@ -9,7 +9,9 @@ const server = app.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${server.address().port}/hello`;
 
-console.log(`tollgate demo: Express, 10 requests per minute per IP, ${store ? `Redis at ${process.env.REDIS_URL}` : 'in-memory store'}`);
+console.log(
+  `tollgate demo: Express, 10 requests per minute per IP, ${store ? `Redis at ${process.env.REDIS_URL}` : 'in-memory store'}`,
+);
 console.log(`firing 15 requests at ${url}\n`);
 
 let allowed = 0;

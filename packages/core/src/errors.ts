@@ -57,7 +57,10 @@ export class RateLimitExceededError extends TollgateError {
 
   constructor(decision: Decision) {
     const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-    super(ErrorCodes.RATE_LIMITED, `Rate limit exceeded. Retry after ${retryAfter} seconds`);
+    super(
+      ErrorCodes.RATE_LIMITED,
+      `Rate limit exceeded. Retry after ${retryAfter} second${retryAfter === 1 ? '' : 's'}`,
+    );
     this.name = 'RateLimitExceededError';
     this.retryAfter = retryAfter;
     this.decision = decision;

@@ -10,6 +10,7 @@ import { assertKnownOptions, assertOptionsObject, oneOf, positiveInteger } from 
 import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
+import { covers } from './bucket.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import { StoreHealth } from './store-health.js';
@@ -146,7 +147,9 @@ export class RateLimiter {
       (local) => local.peek(fullKey, this.policies),
     );
     if (result === undefined) return unlimitedDecision(this.policies, source === 'open', source);
-    return buildDecision(this.policies, result.tokens, this.unitCosts, true, source);
+    // Allowed here means a request of cost 1 would be admitted now.
+    const allowed = result.tokens.every((t) => covers(t, 1));
+    return buildDecision(this.policies, result.tokens, this.unitCosts, allowed, source);
   }
 
   /** Refills every bucket of `key` (an admin reset). Errors from the store are thrown. */

@@ -20,11 +20,15 @@ interface Entry {
 }
 
 const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
+/** How many of the least recently used buckets are searched for a refilled one before evicting. */
+const OLDEST_SEARCHED = 32;
 
 /**
  * The default store: buckets in this process's memory, bounded by `maxKeys`. A bucket that has
- * refilled is the same as no bucket, so those are dropped first; only when every held bucket is
- * still in use is the least recently used one evicted, and each such eviction is counted.
+ * refilled is the same as no bucket, so those are dropped first: all of them by a sweep (at most
+ * once a second while the store is full), and between sweeps any among the 32 least recently
+ * used. Only then is the least recently used live bucket evicted, and each such eviction is
+ * counted in `evictions`.
  */
 export class MemoryStore implements Store {
   readonly maxKeys: number;
@@ -110,15 +114,24 @@ export class MemoryStore implements Store {
 
   private makeRoom(now: number): void {
     if (this.entries.size < this.maxKeys) return;
-    // A full sweep is linear, so it runs at most once per second however hard the flood.
+    // A full sweep is linear, so it runs at most once per second however hard the flood;
+    // in between, the least recently used few are searched for a bucket that has refilled.
     if (now - this.lastSweep >= 1000) this.sweep(now);
     while (this.entries.size >= this.maxKeys) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) return;
-      const entry = this.entries.get(oldest.value) as Entry;
-      this.entries.delete(oldest.value);
-      if (entry.fullAt > now) this.evictions += 1;
+      const victim = this.refilledAmongOldest(now) ?? this.entries.keys().next().value;
+      if (victim === undefined) return;
+      if ((this.entries.get(victim) as Entry).fullAt > now) this.evictions += 1;
+      this.entries.delete(victim);
     }
+  }
+
+  private refilledAmongOldest(now: number): string | undefined {
+    let looked = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.fullAt <= now) return key;
+      if (++looked === OLDEST_SEARCHED) return undefined;
+    }
+    return undefined;
   }
 
   private startSweeping(): void {

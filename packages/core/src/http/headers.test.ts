@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { buildDecision, type Decision } from '../limiter/decision.js';
+import { createPolicy } from '../limiter/policy.js';
+import { type Contribution, type HeaderMode, rateLimitHeaders, retryAfterSeconds } from './headers.js';
+
+const NOW = 1_700_000_000_000;
+const perSecond = createPolicy({ max: 10, window: '1s' });
+const perHour = createPolicy({ max: 1000, window: '1h' });
+
+/** 4 of 10 per second left: reset in 600 ms. */
+const single: Decision = buildDecision([perSecond], [4], [1], true, 'store');
+/** 4 of 10 per second (600 ms to full) and 990 of 1000 per hour (36 s to full). */
+const both: Decision = buildDecision([perSecond, perHour], [4, 990], [1, 1], true, 'store');
+/** The hourly bucket is empty: refused, a token in 3.6 s, full in 1 h. */
+const refused: Decision = buildDecision([perSecond, perHour], [9, 0], [1, 1], false, 'store');
+
+function contribution(decision: Decision, names: string[], mode: HeaderMode = 'draft-11'): Contribution {
+  return { decision, names, mode };
+}
+
+function asObject(mode: HeaderMode, contributions: Contribution[]): Record<string, string> {
+  return Object.fromEntries(rateLimitHeaders(mode, contributions, NOW));
+}
+
+describe('fixtures', () => {
+  it('are the decisions the tests assume', () => {
+    expect(single).toMatchObject({ limit: 10, remaining: 4, resetMs: 600, retryAfterMs: 0 });
+    expect(both).toMatchObject({ limit: 10, remaining: 4, resetMs: 600 });
+    expect(both.policies[1]).toMatchObject({ remaining: 990, resetMs: 36_000 });
+    expect(refused).toMatchObject({
+      allowed: false,
+      limit: 1000,
+      remaining: 0,
+      resetMs: 3_600_000,
+      retryAfterMs: 3600,
+    });
+  });
+});
+
+describe('rateLimitHeaders: draft-11', () => {
+  it('one policy', () => {
+    expect(rateLimitHeaders('draft-11', [contribution(single, ['10-per-1s'])], NOW)).toEqual([
+      ['RateLimit-Policy', '"10-per-1s";q=10;w=1'],
+      ['RateLimit', '"10-per-1s";r=4;t=1'],
+    ]);
+  });
+
+  it('one item per policy', () => {
+    expect(rateLimitHeaders('draft-11', [contribution(both, ['10-per-1s', '1000-per-1h'])], NOW)).toEqual([
+      ['RateLimit-Policy', '"10-per-1s";q=10;w=1, "1000-per-1h";q=1000;w=3600'],
+      ['RateLimit', '"10-per-1s";r=4;t=1, "1000-per-1h";r=990;t=36'],
+    ]);
+  });
+
+  it('a refused decision', () => {
+    expect(asObject('draft-11', [contribution(refused, ['api.10-per-1s', 'api.1000-per-1h'])])).toEqual({
+      'RateLimit-Policy': '"api.10-per-1s";q=10;w=1, "api.1000-per-1h";q=1000;w=3600',
+      RateLimit: '"api.10-per-1s";r=9;t=1, "api.1000-per-1h";r=0;t=3600',
+    });
+  });
+
+  it('a full bucket resets in 0 seconds', () => {
+    const full = buildDecision([perSecond], [10], [1], true, 'store');
+    expect(asObject('draft-11', [contribution(full, ['burst'])]).RateLimit).toBe('"burst";r=10;t=0');
+  });
+
+  it('stacked contributions append their items in order', () => {
+    const other = buildDecision([createPolicy({ max: 5, window: '1m' })], [2], [1], true, 'store');
+    expect(
+      rateLimitHeaders('draft-11', [contribution(single, ['global']), contribution(other, ['login'])], NOW),
+    ).toEqual([
+      ['RateLimit-Policy', '"global";q=10;w=1, "login";q=5;w=60'],
+      ['RateLimit', '"global";r=4;t=1, "login";r=2;t=36'],
+    ]);
+  });
+});
+
+describe('rateLimitHeaders: draft-7', () => {
+  it('one policy', () => {
+    expect(rateLimitHeaders('draft-7', [contribution(single, ['x'], 'draft-7')], NOW)).toEqual([
+      ['RateLimit-Policy', '10;w=1'],
+      ['RateLimit', 'limit=10, remaining=4, reset=1'],
+    ]);
+  });
+
+  it('lists every policy and reports the binding one', () => {
+    expect(asObject('draft-7', [contribution(both, ['a', 'b'], 'draft-7')])).toEqual({
+      'RateLimit-Policy': '10;w=1, 1000;w=3600',
+      RateLimit: 'limit=10, remaining=4, reset=1',
+    });
+    expect(asObject('draft-7', [contribution(refused, ['a', 'b'], 'draft-7')])).toEqual({
+      'RateLimit-Policy': '10;w=1, 1000;w=3600',
+      RateLimit: 'limit=1000, remaining=0, reset=3600',
+    });
+  });
+
+  it('stacked: appends policies and reports the most binding decision', () => {
+    expect(
+      asObject('draft-7', [contribution(refused, ['a', 'b'], 'draft-7'), contribution(single, ['c'], 'draft-7')]),
+    ).toEqual({
+      'RateLimit-Policy': '10;w=1, 1000;w=3600, 10;w=1',
+      RateLimit: 'limit=1000, remaining=0, reset=3600',
+    });
+    const fewer = buildDecision([createPolicy({ max: 3, window: '1m' })], [1], [1], true, 'store');
+    expect(
+      asObject('draft-7', [contribution(single, ['a'], 'draft-7'), contribution(fewer, ['b'], 'draft-7')]),
+    ).toEqual({
+      'RateLimit-Policy': '10;w=1, 3;w=60',
+      RateLimit: 'limit=3, remaining=1, reset=40',
+    });
+  });
+});
+
+describe('rateLimitHeaders: draft-6', () => {
+  it('one policy', () => {
+    expect(rateLimitHeaders('draft-6', [contribution(single, ['x'], 'draft-6')], NOW)).toEqual([
+      ['RateLimit-Policy', '10;w=1'],
+      ['RateLimit-Limit', '10'],
+      ['RateLimit-Remaining', '4'],
+      ['RateLimit-Reset', '1'],
+    ]);
+  });
+
+  it('several policies, refused', () => {
+    expect(asObject('draft-6', [contribution(refused, ['a', 'b'], 'draft-6')])).toEqual({
+      'RateLimit-Policy': '10;w=1, 1000;w=3600',
+      'RateLimit-Limit': '1000',
+      'RateLimit-Remaining': '0',
+      'RateLimit-Reset': '3600',
+    });
+  });
+
+  it('stacked contributions append policies', () => {
+    expect(
+      asObject('draft-6', [contribution(single, ['a'], 'draft-6'), contribution(both, ['b', 'c'], 'draft-6')]),
+    ).toEqual({
+      'RateLimit-Policy': '10;w=1, 10;w=1, 1000;w=3600',
+      'RateLimit-Limit': '10',
+      'RateLimit-Remaining': '4',
+      'RateLimit-Reset': '1',
+    });
+  });
+});
+
+describe('rateLimitHeaders: legacy', () => {
+  it('X-RateLimit-* with the reset as a Unix time in seconds', () => {
+    expect(rateLimitHeaders('legacy', [contribution(single, ['x'], 'legacy')], NOW)).toEqual([
+      ['X-RateLimit-Limit', '10'],
+      ['X-RateLimit-Remaining', '4'],
+      ['X-RateLimit-Reset', '1700000001'],
+    ]);
+  });
+
+  it('reports the most binding of stacked decisions', () => {
+    expect(
+      asObject('legacy', [contribution(single, ['a'], 'legacy'), contribution(refused, ['b', 'c'], 'legacy')]),
+    ).toEqual({
+      'X-RateLimit-Limit': '1000',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': '1700003600',
+    });
+  });
+
+  it('rounds the reset time up', () => {
+    expect(asObject('legacy', [contribution(single, ['x'], 'legacy')])['X-RateLimit-Reset']).toBe(
+      String(Math.ceil((NOW + 600) / 1000)),
+    );
+    expect(rateLimitHeaders('legacy', [contribution(single, ['x'], 'legacy')], NOW + 500)[2]).toEqual([
+      'X-RateLimit-Reset',
+      '1700000002',
+    ]);
+  });
+});
+
+describe('retryAfterSeconds', () => {
+  it.each([
+    [0, 1],
+    [1, 1],
+    [999, 1],
+    [1000, 1],
+    [1001, 2],
+    [3600, 4],
+    [60_000, 60],
+  ])('%i ms -> %i s', (ms, s) => {
+    expect(retryAfterSeconds(ms)).toBe(s);
+  });
+});

@@ -1,0 +1,373 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../stores/memory-store.js';
+import { covers, EPSILON, msUntil, refill, wholeTokens } from './bucket.js';
+import { RateLimiter } from './rate-limiter.js';
+
+/** Allows for the EPSILON admission tolerance accumulated over a sequence of debits. */
+const SLACK = 1e-6;
+const START = 1_700_000_000_000;
+
+describe('bucket arithmetic', () => {
+  it('refills linearly, capped at capacity, and never backwards', () => {
+    expect(refill(0, 0, 500, 10, 0.01)).toBe(5);
+    expect(refill(3, 100, 100, 10, 0.01)).toBe(3);
+    expect(refill(3, 0, 10_000, 10, 0.01)).toBe(10);
+    expect(refill(3, 1000, 500, 10, 0.01)).toBe(3);
+  });
+
+  it('covers a cost within EPSILON', () => {
+    expect(covers(1, 1)).toBe(true);
+    expect(covers(1 - EPSILON / 2, 1)).toBe(true);
+    expect(covers(0.999, 1)).toBe(false);
+    expect(covers(0, 0)).toBe(true);
+  });
+
+  it('counts whole tokens, never negative', () => {
+    expect(wholeTokens(2.7)).toBe(2);
+    expect(wholeTokens(3 - EPSILON / 2)).toBe(3);
+    expect(wholeTokens(-1e-12)).toBe(0);
+    expect(wholeTokens(-5)).toBe(0);
+  });
+
+  it('msUntil is the exact whole millisecond', () => {
+    expect(msUntil(5, 3, 10, 0.01)).toBe(0);
+    expect(msUntil(0, 1, 10, 0.001)).toBe(1000);
+    expect(msUntil(0.5, 1, 10, 0.001)).toBe(500);
+    expect(msUntil(0, 10, 10, 10 / 60_000)).toBe(60_000);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (capacity, windowMs, f, g) => {
+          const rate = capacity / windowMs;
+          const tokens = f * capacity;
+          const target = g * capacity;
+          const ms = msUntil(tokens, target, capacity, rate);
+          expect(Number.isInteger(ms)).toBe(true);
+          expect(covers(refill(tokens, 0, ms, capacity, rate), target)).toBe(true);
+          if (ms >= 1) expect(covers(refill(tokens, 0, ms - 1, capacity, rate), target)).toBe(false);
+        },
+      ),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Property-based tests of the token bucket as a caller sees it: RateLimiter over a MemoryStore
+// driven by a fake integer-millisecond clock.
+
+interface PolicySpec {
+  max: number;
+  windowMs: number;
+  burst: number | undefined;
+}
+
+interface Op {
+  advance: number;
+  /** Per mille of the smallest capacity (+1), turned into a whole cost. */
+  share: number;
+}
+
+const policyArb: fc.Arbitrary<PolicySpec> = fc.record({
+  max: fc.integer({ min: 1, max: 20 }),
+  windowMs: fc.oneof(
+    fc.constantFrom(1, 7, 100, 250, 1000, 1500, 60_000, 3_600_000, 86_400_000),
+    fc.integer({ min: 1, max: 100_000 }),
+  ),
+  burst: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+});
+
+const opsArb: fc.Arbitrary<Op[]> = fc.array(
+  fc.record({
+    advance: fc.oneof(
+      { arbitrary: fc.constant(0), weight: 3 },
+      { arbitrary: fc.integer({ min: 0, max: 50 }), weight: 3 },
+      { arbitrary: fc.integer({ min: 0, max: 5000 }), weight: 1 },
+    ),
+    share: fc.integer({ min: 0, max: 999 }),
+  }),
+  { minLength: 1, maxLength: 60 },
+);
+
+function capacityOf(p: PolicySpec): number {
+  return p.burst ?? p.max;
+}
+
+function setup(policies: readonly PolicySpec[]) {
+  const clock = { now: START };
+  const store = new MemoryStore({ now: () => clock.now });
+  const opts = policies.map((p) => ({
+    max: p.max,
+    window: p.windowMs,
+    ...(p.burst === undefined ? {} : { burst: p.burst }),
+  }));
+  const limiter =
+    opts.length === 1
+      ? new RateLimiter({ ...(opts[0] as (typeof opts)[number]), store })
+      : new RateLimiter({ policies: opts, store });
+  const raw = () => store.peek(limiter.keyFor('k'), limiter.policies).tokens;
+  return { clock, store, limiter, raw };
+}
+
+function costFor(op: Op, minCapacity: number): number {
+  return Math.min(minCapacity, Math.floor((op.share * (minCapacity + 1)) / 1000));
+}
+
+/** Distinct policies (a limiter rejects duplicates). */
+const policiesArb = fc.uniqueArray(policyArb, {
+  minLength: 2,
+  maxLength: 3,
+  selector: (p) => `${p.max}-${p.windowMs}-${capacityOf(p)}`,
+});
+
+const RUNS = { numRuns: 150 };
+
+describe('token bucket properties (RateLimiter + MemoryStore, fake clock)', () => {
+  it('(1) admits at most burst + rate × t in every interval of length t', async () => {
+    await fc.assert(
+      fc.asyncProperty(policyArb, opsArb, async (policy, ops) => {
+        const { clock, store, limiter } = setup([policy]);
+        const capacity = capacityOf(policy);
+        const rate = policy.max / policy.windowMs;
+        const admitted: { at: number; cost: number }[] = [];
+        for (const op of ops) {
+          clock.now += op.advance;
+          const cost = costFor(op, capacity);
+          const d = await limiter.consume('k', cost);
+          admitted.push({ at: clock.now, cost: d.allowed ? cost : 0 });
+        }
+        for (let i = 0; i < admitted.length; i++) {
+          let sum = 0;
+          for (let j = i; j < admitted.length; j++) {
+            sum += (admitted[j] as { cost: number }).cost;
+            const t = (admitted[j] as { at: number }).at - (admitted[i] as { at: number }).at;
+            expect(sum).toBeLessThanOrEqual(capacity + rate * t + SLACK);
+          }
+        }
+        store.close();
+      }),
+      RUNS,
+    );
+  });
+
+  it('(1b) the bound holds for every policy of a multi-policy limiter', async () => {
+    await fc.assert(
+      fc.asyncProperty(policiesArb, opsArb, async (policies, ops) => {
+        const { clock, store, limiter } = setup(policies);
+        const minCapacity = Math.min(...policies.map(capacityOf));
+        const admitted: { at: number; cost: number }[] = [];
+        for (const op of ops) {
+          clock.now += op.advance;
+          const cost = costFor(op, minCapacity);
+          const d = await limiter.consume('k', cost);
+          admitted.push({ at: clock.now, cost: d.allowed ? cost : 0 });
+        }
+        for (const p of policies) {
+          const rate = p.max / p.windowMs;
+          for (let i = 0; i < admitted.length; i++) {
+            let sum = 0;
+            for (let j = i; j < admitted.length; j++) {
+              sum += (admitted[j] as { cost: number }).cost;
+              const t = (admitted[j] as { at: number }).at - (admitted[i] as { at: number }).at;
+              expect(sum).toBeLessThanOrEqual(capacityOf(p) + rate * t + SLACK);
+            }
+          }
+        }
+        store.close();
+      }),
+      RUNS,
+    );
+  });
+
+  it('(2) remaining is a whole number, never negative and never above capacity', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          policyArb.map((p) => [p]),
+          policiesArb,
+        ),
+        opsArb,
+        async (policies, ops) => {
+          const { clock, store, limiter } = setup(policies);
+          const minCapacity = Math.min(...policies.map(capacityOf));
+          const checkDecision = (d: Awaited<ReturnType<RateLimiter['consume']>>) => {
+            expect(Number.isInteger(d.remaining)).toBe(true);
+            expect(d.remaining).toBeGreaterThanOrEqual(0);
+            expect(d.remaining).toBeLessThanOrEqual(d.limit);
+            for (const s of d.policies) {
+              expect(Number.isInteger(s.remaining)).toBe(true);
+              expect(s.remaining).toBeGreaterThanOrEqual(0);
+              expect(s.remaining).toBeLessThanOrEqual(s.policy.capacity);
+              expect(s.resetMs).toBeGreaterThanOrEqual(0);
+            }
+          };
+          for (const op of ops) {
+            clock.now += op.advance;
+            checkDecision(await limiter.consume('k', costFor(op, minCapacity)));
+            checkDecision(await limiter.peek('k'));
+          }
+          store.close();
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('(3) retryAfterMs is exact: waiting d ms admits the same cost, d - 1 ms does not', async () => {
+    let refusals = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          policyArb.map((p) => [p]),
+          policiesArb,
+        ),
+        opsArb,
+        async (policies, ops) => {
+          const { clock, store, limiter } = setup(policies);
+          const minCapacity = Math.min(...policies.map(capacityOf));
+          for (const op of ops) {
+            clock.now += op.advance;
+            const cost = costFor(op, minCapacity);
+            const d = await limiter.consume('k', cost);
+            if (d.allowed) {
+              expect(d.retryAfterMs).toBe(0);
+              continue;
+            }
+            refusals += 1;
+            expect(Number.isInteger(d.retryAfterMs)).toBe(true);
+            expect(d.retryAfterMs).toBeGreaterThanOrEqual(1);
+            clock.now += d.retryAfterMs - 1;
+            const early = await limiter.consume('k', cost);
+            expect(early.allowed).toBe(false);
+            expect(early.retryAfterMs).toBe(1);
+            clock.now += 1;
+            const onTime = await limiter.consume('k', cost);
+            expect(onTime.allowed).toBe(true);
+          }
+          store.close();
+        },
+      ),
+      RUNS,
+    );
+    expect(refusals).toBeGreaterThan(50);
+  });
+
+  it('(4) a refused request consumes nothing', async () => {
+    let refusals = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          policyArb.map((p) => [p]),
+          policiesArb,
+        ),
+        opsArb,
+        async (policies, ops) => {
+          const { clock, store, limiter, raw } = setup(policies);
+          const minCapacity = Math.min(...policies.map(capacityOf));
+          for (const op of ops) {
+            clock.now += op.advance;
+            const before = await limiter.peek('k');
+            const tokensBefore = raw();
+            const d = await limiter.consume('k', costFor(op, minCapacity));
+            if (d.allowed) continue;
+            refusals += 1;
+            expect(raw()).toEqual(tokensBefore);
+            const after = await limiter.peek('k');
+            expect(after).toEqual(before);
+          }
+          store.close();
+        },
+      ),
+      RUNS,
+    );
+    expect(refusals).toBeGreaterThan(50);
+  });
+
+  it('(5) multi-policy is all-or-nothing: a refusal by any bucket changes none', async () => {
+    let refusedByOne = 0;
+    await fc.assert(
+      fc.asyncProperty(policiesArb, opsArb, async (policies, ops) => {
+        const { clock, store, limiter, raw } = setup(policies);
+        const minCapacity = Math.min(...policies.map(capacityOf));
+        for (const op of ops) {
+          clock.now += op.advance;
+          const cost = costFor(op, minCapacity);
+          const before = raw();
+          const d = await limiter.consume('k', cost);
+          const after = raw();
+          expect(d.allowed).toBe(d.policies.every((s) => s.allowed));
+          if (d.allowed) {
+            after.forEach((t, i) => {
+              expect(t).toBeCloseTo(
+                Math.min((before[i] as number) - cost, policies[i] ? capacityOf(policies[i]) : 0),
+                9,
+              );
+            });
+          } else {
+            if (d.policies.some((s) => s.allowed)) refusedByOne += 1;
+            expect(after).toEqual(before);
+          }
+        }
+        store.close();
+      }),
+      RUNS,
+    );
+    // The interesting case (some buckets could pay, another could not) must actually occur.
+    expect(refusedByOne).toBeGreaterThan(0);
+  });
+
+  it('(6) after waiting resetMs the bucket is full', async () => {
+    await fc.assert(
+      fc.asyncProperty(policyArb, opsArb, async (policy, ops) => {
+        const { clock, store, limiter } = setup([policy]);
+        const capacity = capacityOf(policy);
+        for (const op of ops) {
+          clock.now += op.advance;
+          await limiter.consume('k', costFor(op, capacity));
+        }
+        const d = await limiter.peek('k');
+        expect(d.limit).toBe(capacity);
+        if (d.resetMs >= 1) {
+          clock.now += d.resetMs - 1;
+          const early = store.peek(limiter.keyFor('k'), limiter.policies).tokens[0] as number;
+          expect(early).toBeLessThan(capacity - EPSILON);
+          clock.now += 1;
+        }
+        const full = await limiter.peek('k');
+        expect(full.remaining).toBe(capacity);
+        expect(full.resetMs).toBe(0);
+        store.close();
+      }),
+      RUNS,
+    );
+  });
+
+  it('(6b) each policy of a multi-policy limiter is full after its own resetMs', async () => {
+    await fc.assert(
+      fc.asyncProperty(policiesArb, opsArb, async (policies, ops) => {
+        const { clock, store, limiter } = setup(policies);
+        const minCapacity = Math.min(...policies.map(capacityOf));
+        for (const op of ops) {
+          clock.now += op.advance;
+          await limiter.consume('k', costFor(op, minCapacity));
+        }
+        const start = clock.now;
+        const d = await limiter.peek('k');
+        for (const [i, s] of d.policies.entries()) {
+          clock.now = start + s.resetMs;
+          const later = await limiter.peek('k');
+          expect(later.policies[i]?.remaining).toBe(s.policy.capacity);
+          expect(later.policies[i]?.resetMs).toBe(0);
+        }
+        clock.now = start + Math.max(...d.policies.map((s) => s.resetMs));
+        const all = await limiter.peek('k');
+        expect(all.policies.every((s) => s.remaining === s.policy.capacity)).toBe(true);
+        store.close();
+      }),
+      RUNS,
+    );
+  });
+});
