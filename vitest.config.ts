@@ -9,6 +9,8 @@ export default defineConfig({
     alias: {
       '@tollgate/core': src('core'),
       '@tollgate/express': src('express'),
+      '@tollgate/koa': src('koa'),
+      '@tollgate/fastify': src('fastify'),
     },
   },
   test: {

@@ -57,6 +57,11 @@ export class MemoryStore implements Store {
     return this.entries.size;
   }
 
+  /** The keys held now (for inspection; buckets that refilled may still be listed until swept). */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult {
     const now = this.now();
     const entry = this.entries.get(key);

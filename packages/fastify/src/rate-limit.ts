@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import {
+  type Decision,
+  HttpRateLimiter,
+  type HttpRateLimitOptions,
+  type Logger,
+  type RequestReader,
+} from '@tollgate/core';
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  onRequestHookHandler,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+
+/** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
+export type RateLimitHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => unknown;
+
+/** Options of one limit: the app-wide one given to `register`, or a route's `config.rateLimit`. */
+export type RouteRateLimitOptions = HttpRateLimitOptions<FastifyRequest, RateLimitHandler>;
+
+/**
+ * Plugin options: a limit applied to every route of the context, plus `global: false` to apply
+ * none app-wide and use these options only as defaults for routes that set `config.rateLimit`.
+ */
+export type RateLimitPluginOptions =
+  | (RouteRateLimitOptions & { global?: true })
+  | (Partial<Omit<RouteRateLimitOptions, 'max' | 'window' | 'burst' | 'policies' | 'name'>> & { global: false });
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's own limit, applied after the app-wide one; `false` exempts the route from both. */
+    rateLimit?: RouteRateLimitOptions | false;
+  }
+}
+
+const reader: RequestReader<FastifyRequest> = {
+  // Fastify's own request.ip: the `trustProxy` server option alone decides.
+  ip: (request) => request.ip,
+  header: (request, name) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  },
+};
+
+const POLICY_FIELDS = ['max', 'window', 'burst', 'policies', 'name'] as const;
+
+function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onRequestAsyncHookHandler {
+  const { handler } = http;
+  return async function tollgateRateLimit(request, reply) {
+    const outcome = await http.handle(request);
+    for (const [name, value] of outcome.headers) reply.header(name, value);
+    if (outcome.action === 'next') return;
+    if (handler !== undefined && outcome.status === 429) {
+      reply.code(429);
+      await handler(request, reply, outcome.decision);
+      return reply;
+    }
+    return reply.code(outcome.status).type(outcome.contentType).send(outcome.body);
+  };
+}
+
+/** A route limiter's default name: its own buckets, the same in every instance of the app. */
+function routeName(route: RouteOptions): string {
+  const method = Array.isArray(route.method) ? route.method.join('-') : route.method;
+  const name = `${method}.${route.url.replace(/\//g, '.').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  if (name.length <= 64) return name;
+  return `${name.slice(0, 51)}.${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+}
+
+const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, options) => {
+  const { global, ...rest } = options as RouteRateLimitOptions & { global?: boolean };
+  const logger = (rest.logger ?? fastify.log) as Logger;
+  const defaults: Record<string, unknown> = { ...rest, logger };
+  for (const field of POLICY_FIELDS) delete defaults[field];
+
+  // Built now, so bad options fail at `register`, never on a request.
+  const app =
+    global === false ? undefined : hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
+
+  fastify.addHook('onRoute', (route) => {
+    const own = route.config?.rateLimit;
+    if (own === undefined || own === false) return;
+    const http = new HttpRateLimiter({ name: routeName(route), ...defaults, ...own } as RouteRateLimitOptions, reader);
+    const existing =
+      route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...existing, hookFor(http) as onRequestHookHandler];
+  });
+
+  if (app !== undefined) {
+    fastify.addHook('onRequest', async function tollgateAppRateLimit(request, reply) {
+      if (request.routeOptions.config?.rateLimit === false) return;
+      return app.call(this, request, reply);
+    });
+  }
+};
+
+/**
+ * Token-bucket rate limiting for Fastify 5, as a plugin. Registered on the app it limits every
+ * route; registered inside an encapsulated plugin it limits only that context. A route's
+ * `config.rateLimit` adds its own limit on top (both apply), or `false` exempts the route.
+ *
+ * @example
+ * await app.register(rateLimit, { max: 100, window: '1m' });
+ * app.post('/login', { config: { rateLimit: { max: 5, window: '15m' } } }, login);
+ * app.get('/health', { config: { rateLimit: false } }, health);
+ */
+export const rateLimit = fp(plugin, { fastify: '5.x', name: '@tollgate/fastify/rate-limit' });

@@ -1,0 +1,54 @@
+import {
+  type Decision,
+  HttpRateLimiter,
+  type HttpRateLimitOptions,
+  type RateLimiter,
+  type RequestReader,
+} from '@tollgate/core';
+import type { Context, Middleware } from 'koa';
+
+/** Shapes the response for a refused request; the RateLimit and Retry-After headers are already set. */
+export type RateLimitHandler = (ctx: Context, decision: Decision) => unknown;
+
+export type RateLimitOptions = HttpRateLimitOptions<Context, RateLimitHandler>;
+
+/** The middleware, with the limiter behind it for `peek` and `reset`. */
+export type RateLimitMiddleware = Middleware & { readonly limiter: RateLimiter };
+
+const reader: RequestReader<Context> = {
+  // Koa's own ctx.ip: `app.proxy` (and `app.proxyIpHeader`, `app.maxIpsCount`) alone decide trust.
+  ip: (ctx) => ctx.ip,
+  header: (ctx, name) => {
+    const value = ctx.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  },
+};
+
+/**
+ * Token-bucket rate limiting for Koa 3 and 2. Over the limit, the request gets 429,
+ * `Retry-After`, the RateLimit header fields and an `application/problem+json` body, and the
+ * middleware after this one does not run.
+ *
+ * @example
+ * app.use(rateLimit({ max: 100, window: '1m' }));
+ * router.post('/login', rateLimit({ max: 5, window: '15m', name: 'login' }), login);
+ */
+export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
+  const http = new HttpRateLimiter<Context, RateLimitHandler>(options, reader);
+  const { handler } = http;
+
+  const middleware: Middleware = async (ctx, next) => {
+    const outcome = await http.handle(ctx);
+    for (const [name, value] of outcome.headers) ctx.set(name, value);
+    if (outcome.action === 'next') return next();
+    if (handler !== undefined && outcome.status === 429) {
+      ctx.status = 429;
+      await handler(ctx, outcome.decision);
+      return;
+    }
+    ctx.status = outcome.status;
+    ctx.type = outcome.contentType;
+    ctx.body = outcome.body;
+  };
+  return Object.assign(middleware, { limiter: http.limiter });
+}

@@ -1,0 +1,278 @@
+import { ErrorCodes, HttpRateLimiter, type Store, TollgateError } from '@tollgate/core';
+import { expect } from 'vitest';
+import type { Adapter, AnyOptions, AppSpec, Served } from './adapters.js';
+
+/** What a scenario gets: the adapter under test, a store with a clock it controls, and the store's keys. */
+export interface Context {
+  adapter: Adapter;
+  store: () => Store;
+  clock: { now: number };
+  storeKeys(): Promise<string[]>;
+  /** Runs `spec` on the adapter and closes it afterwards. */
+  serve(spec: AppSpec): Promise<Served>;
+}
+
+export interface Scenario {
+  name: string;
+  run(ctx: Context): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+async function get(served: Served, path = '/', headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(served.url + path, { headers });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+async function times(n: number, served: Served, path = '/', headers: Record<string, string> = {}) {
+  const replies: Reply[] = [];
+  for (let i = 0; i < n; i++) replies.push(await get(served, path, headers));
+  return replies;
+}
+
+const statuses = (replies: Reply[]) => replies.map((r) => r.status);
+
+/** The scenario table every adapter and store must pass. */
+export const scenarios: Scenario[] = [
+  {
+    name: 'an allowed request reaches the handler and carries RateLimit-Policy and RateLimit',
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 3, window: '1m', store: store() } });
+      const reply = await get(app);
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('ratelimit-policy')).toBe('"3-per-1m";q=3;w=60');
+      expect(reply.headers.get('ratelimit')).toBe('"3-per-1m";r=2;t=20');
+      expect(reply.headers.get('retry-after')).toBeNull();
+      expect(app.hits()).toBe(1);
+    },
+  },
+  {
+    name: 'the (max+1)th request gets 429, Retry-After, problem+json, and never reaches the handler',
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 3, window: '1m', store: store() } });
+      expect(statuses(await times(3, app))).toEqual([200, 200, 200]);
+      const reply = await get(app);
+      expect(reply.status).toBe(429);
+      expect(reply.headers.get('retry-after')).toBe('20');
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(reply.headers.get('ratelimit')).toBe('"3-per-1m";r=0;t=60');
+      const body = JSON.parse(reply.body);
+      expect(body).toMatchObject({
+        type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+        status: 429,
+        'violated-policies': ['3-per-1m'],
+      });
+      expect(typeof body.title).toBe('string');
+      expect(app.hits()).toBe(3);
+    },
+  },
+  {
+    name: 'after Retry-After seconds the client is admitted again, and not a second sooner',
+    async run({ serve, store, clock }) {
+      const app = await serve({ limit: { max: 2, window: '10s', store: store() } });
+      await times(2, app);
+      const refused = await get(app);
+      expect(refused.status).toBe(429);
+      const wait = Number(refused.headers.get('retry-after'));
+      expect(wait).toBe(5);
+      clock.now += (wait - 1) * 1000;
+      expect((await get(app)).status).toBe(429);
+      clock.now += 1000;
+      expect((await get(app)).status).toBe(200);
+    },
+  },
+  {
+    name: "key 'token' separates two tokens and never shows a raw token in a store key or header",
+    async run({ serve, store, storeKeys }) {
+      const secretA = 'sk-live-AAAAAAAAAAAAAAAAAAAAAAAA';
+      const secretB = 'sk-live-BBBBBBBBBBBBBBBBBBBBBBBB';
+      const app = await serve({ limit: { max: 1, window: '1h', key: 'token', store: store() } });
+      const a = { authorization: `Bearer ${secretA}` };
+      expect(statuses(await times(2, app, '/', a))).toEqual([200, 429]);
+      expect((await get(app, '/', { 'x-api-key': secretA })).status).toBe(429);
+      const b = await get(app, '/', { 'x-api-key': secretB });
+      expect(b.status).toBe(200);
+      const keys = await storeKeys();
+      expect(keys.length).toBeGreaterThanOrEqual(2);
+      for (const key of keys) {
+        expect(key).not.toContain('AAAAAAAA');
+        expect(key).not.toContain('BBBBBBBB');
+      }
+      for (const [name, value] of b.headers) expect(`${name}: ${value}`).not.toContain('BBBBBBBB');
+    },
+  },
+  {
+    name: 'without trust proxy, X-Forwarded-For is ignored',
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 1, window: '1h', store: store() } });
+      expect((await get(app, '/', { 'x-forwarded-for': '203.0.113.1' })).status).toBe(200);
+      expect((await get(app, '/', { 'x-forwarded-for': '203.0.113.2' })).status).toBe(429);
+    },
+  },
+  {
+    name: "with the framework's trust proxy on, X-Forwarded-For decides the client",
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 1, window: '1h', store: store() }, trustProxy: true });
+      expect((await get(app, '/', { 'x-forwarded-for': '203.0.113.1' })).status).toBe(200);
+      expect((await get(app, '/', { 'x-forwarded-for': '203.0.113.1' })).status).toBe(429);
+      expect((await get(app, '/', { 'x-forwarded-for': '203.0.113.2' })).status).toBe(200);
+    },
+  },
+  {
+    name: 'IPv6 clients in one /64 share a bucket; IPv4-mapped addresses match their IPv4 form',
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 1, window: '1h', store: store() }, trustProxy: true });
+      const from = (ip: string) => get(app, '/', { 'x-forwarded-for': ip });
+      expect((await from('2001:db8:1:2::1')).status).toBe(200);
+      expect((await from('2001:db8:1:2:ffff:ffff:ffff:ffff')).status).toBe(429);
+      expect((await from('2001:db8:1:3::1')).status).toBe(200);
+      expect((await from('::ffff:198.51.100.7')).status).toBe(200);
+      expect((await from('198.51.100.7')).status).toBe(429);
+    },
+  },
+  {
+    name: 'stacked limits each decide and both report their policy',
+    async run({ serve, store }) {
+      const shared = store();
+      const app = await serve({
+        limit: { max: 10, window: '1m', name: 'app', store: shared },
+        apiLimit: { max: 1, window: '1m', name: 'api', store: shared },
+      });
+      const first = await get(app, '/api/x');
+      expect(first.status).toBe(200);
+      expect(first.headers.get('ratelimit-policy')).toBe('"app";q=10;w=60, "api";q=1;w=60');
+      expect(first.headers.get('ratelimit')).toBe('"app";r=9;t=6, "api";r=0;t=60');
+      const second = await get(app, '/api/x');
+      expect(second.status).toBe(429);
+      expect(JSON.parse(second.body)['violated-policies']).toEqual(['api']);
+      expect((await get(app, '/')).status).toBe(200);
+      expect(app.hits()).toBe(2);
+    },
+  },
+  {
+    name: '`cost` debits the bucket by that amount',
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 10, window: '1m', cost: 4, store: store() } });
+      expect((await get(app)).headers.get('ratelimit')).toBe('"10-per-1m";r=6;t=24');
+      expect((await get(app)).headers.get('ratelimit')).toBe('"10-per-1m";r=2;t=48');
+      const refused = await get(app);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('12');
+    },
+  },
+  {
+    name: '`skip` lets a request through uncounted and without headers',
+    async run({ serve, store }) {
+      const skip = (req: { headers: Record<string, unknown> }) => req.headers['x-internal'] === 'yes';
+      const app = await serve({ limit: { max: 1, window: '1m', skip, store: store() } });
+      const skipped = await times(3, app, '/', { 'x-internal': 'yes' });
+      expect(statuses(skipped)).toEqual([200, 200, 200]);
+      expect(skipped[0]?.headers.get('ratelimit')).toBeNull();
+      expect(statuses(await times(2, app))).toEqual([200, 429]);
+    },
+  },
+  {
+    name: 'bad options throw when the app is built, with the same code and message everywhere',
+    async run({ adapter, store }) {
+      const bad: AnyOptions[] = [
+        { max: 0, window: '1m' },
+        { max: 10, window: '1 minute' },
+        { max: 10, window: '-5s' },
+        { max: Number.NaN, window: '1m' },
+        { max: 10, window: '1m', maxx: 5 },
+        { max: 10, window: '1m', headers: 'draft-9' },
+        { max: 10, window: '1m', key: 'cookie' },
+        { max: 10, window: '1m', failMode: 'sometimes' },
+      ];
+      for (const options of bad) {
+        const expected = coreError({ ...options, store: store() });
+        const served = await adapter.serve({ limit: { ...options, store: store() } }).then(
+          async (app) => {
+            await app.close();
+            return undefined;
+          },
+          (error: unknown) => error,
+        );
+        expect(served, JSON.stringify(options)).toBeInstanceOf(TollgateError);
+        expect((served as TollgateError).code).toBe(expected.code);
+        expect((served as TollgateError).message).toBe(expected.message);
+      }
+    },
+  },
+];
+
+/** The error the core itself throws for these options: every adapter must surface exactly it. */
+function coreError(options: AnyOptions): TollgateError {
+  try {
+    new HttpRateLimiter(options as never, { ip: () => undefined, header: () => undefined });
+  } catch (error) {
+    if (error instanceof TollgateError) return error;
+    throw error;
+  }
+  throw new TollgateError(
+    ErrorCodes.INVALID_OPTION,
+    `expected these options to be refused: ${JSON.stringify(options)}`,
+  );
+}
+
+/** What an outage scenario gets: a store on a Redis of its own, and a way to kill that Redis. */
+export interface OutageContext {
+  serve(spec: AppSpec): Promise<Served>;
+  store(): Store;
+  killRedis(): Promise<void>;
+}
+
+export interface OutageScenario {
+  name: string;
+  run(ctx: OutageContext): Promise<void>;
+}
+
+const silent = { info() {}, warn() {}, error() {} };
+
+/** `failMode` when Redis dies mid-run, the same in every framework. */
+export const outageScenarios: OutageScenario[] = [
+  {
+    name: "failMode 'local' keeps limiting in-process with the same policy",
+    async run({ serve, store, killRedis }) {
+      const app = await serve({
+        limit: { max: 3, window: '1h', failMode: 'local', timeoutMs: 200, logger: silent, store: store() },
+      });
+      expect((await get(app)).status).toBe(200);
+      await killRedis();
+      expect(statuses(await times(4, app))).toEqual([200, 200, 200, 429]);
+    },
+  },
+  {
+    name: "failMode 'open' lets every request through, without quota headers",
+    async run({ serve, store, killRedis }) {
+      const app = await serve({
+        limit: { max: 1, window: '1h', failMode: 'open', timeoutMs: 200, logger: silent, store: store() },
+      });
+      expect((await get(app)).status).toBe(200);
+      await killRedis();
+      const replies = await times(3, app);
+      expect(statuses(replies)).toEqual([200, 200, 200]);
+      expect(replies[0]?.headers.get('ratelimit')).toBeNull();
+    },
+  },
+  {
+    name: "failMode 'closed' refuses with 503, Retry-After and problem+json",
+    async run({ serve, store, killRedis }) {
+      const app = await serve({
+        limit: { max: 5, window: '1h', failMode: 'closed', timeoutMs: 200, logger: silent, store: store() },
+      });
+      expect((await get(app)).status).toBe(200);
+      await killRedis();
+      const reply = await get(app);
+      expect(reply.status).toBe(503);
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(reply.body).status).toBe(503);
+      expect(app.hits()).toBe(1);
+    },
+  },
+];
