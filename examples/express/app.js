@@ -3,18 +3,29 @@
 import { RedisStore, rateLimit } from '@tollgate/express';
 import express from 'express';
 
-export function createApp({ redisUrl = process.env.REDIS_URL } = {}) {
+export const policy = { max: 10, window: '1m', name: 'demo' };
+
+/** Starts the app on `port` (0: any free one); resolves to its URL and a closer. */
+export async function start({ port = 0, host = '127.0.0.1', redisUrl = process.env.REDIS_URL } = {}) {
   const store = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
-  const limit = rateLimit({ max: 10, window: '1m', name: 'demo', ...(store ? { store } : {}) });
   const app = express();
-  app.use(limit);
+  app.use(rateLimit({ ...policy, ...(store ? { store } : {}) }));
   app.get('/hello', (_req, res) => {
     res.json({ hello: 'world' });
   });
-  return { app, store, limiter: limit.limiter };
+  const server = app.listen(port, host);
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    url: `http://${host}:${server.address().port}/hello`,
+    store,
+    close: async () => {
+      server.close();
+      await store?.close();
+    },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const port = Number(process.env.PORT ?? 3000);
-  createApp().app.listen(port, () => console.log(`listening on http://localhost:${port}/hello`));
+  const { url } = await start({ port: Number(process.env.PORT ?? 3000), host: '0.0.0.0' });
+  console.log(`listening on ${url}`);
 }

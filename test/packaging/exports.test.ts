@@ -10,7 +10,7 @@ function run(args: string[]): string {
 }
 
 describe('the built packages load from ESM and CommonJS', () => {
-  for (const pkg of ['@tollgate/core', '@tollgate/express']) {
+  for (const pkg of ['@tollgate/core', '@tollgate/express', '@tollgate/koa', '@tollgate/fastify']) {
     it(`${pkg} with require()`, () => {
       const out = run(['-e', `const m = require('${pkg}'); console.log(typeof m.RateLimiter, typeof m.MemoryStore)`]);
       expect(out).toBe('function function');

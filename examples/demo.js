@@ -1,0 +1,44 @@
+// `npm run demo [-- --framework express|koa|fastify]`: starts that example app, fires a burst of
+// 15 requests at its limit of 10 per minute, and prints what a client sees.
+import { parseArgs } from 'node:util';
+import { RateLimiter } from '@tollgate/core';
+
+const { values } = parseArgs({ options: { framework: { type: 'string', default: 'express' } } });
+const frameworks = ['express', 'koa', 'fastify'];
+if (!frameworks.includes(values.framework)) {
+  console.error(`unknown --framework ${JSON.stringify(values.framework)}; choose one of ${frameworks.join(', ')}`);
+  process.exit(2);
+}
+
+const { start, policy } = await import(`./${values.framework}/app.js`);
+const { url, store, close } = await start();
+// A Redis bucket outlives the demo: start every run from a full one. A limiter with the same
+// name and policy on the same store addresses the same bucket, as another instance would.
+await new RateLimiter({ ...policy, ...(store ? { store } : {}) }).reset('127.0.0.1');
+
+const where = store ? `Redis at ${process.env.REDIS_URL}` : 'the in-memory store';
+console.log(`tollgate demo: ${values.framework}, 10 requests per minute per IP, on ${where}`);
+console.log(`firing 15 requests at ${url}\n`);
+
+let allowed = 0;
+let firstRefusal;
+for (let i = 1; i <= 15; i++) {
+  const res = await fetch(url);
+  const body = await res.text();
+  if (res.status === 200) allowed += 1;
+  else firstRefusal ??= { res, body };
+  const retry = res.status === 429 ? `  Retry-After: ${res.headers.get('retry-after')}` : '';
+  console.log(`#${String(i).padStart(2)}  ${res.status}  RateLimit: ${res.headers.get('ratelimit')}${retry}`);
+}
+
+console.log(`\n${allowed} allowed, ${15 - allowed} refused with 429`);
+if (firstRefusal) {
+  const { res, body } = firstRefusal;
+  console.log('\nthe first 429 in full:');
+  console.log(`  HTTP ${res.status}`);
+  for (const name of ['retry-after', 'ratelimit-policy', 'ratelimit', 'content-type']) {
+    console.log(`  ${name}: ${res.headers.get(name)}`);
+  }
+  console.log(`  ${body}`);
+}
+await close();

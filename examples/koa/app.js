@@ -1,0 +1,34 @@
+// A Koa app limited by tollgate: 10 requests per minute per client IP, on the in-memory
+// store, or on Redis when REDIS_URL is set. Run it with `node examples/koa/app.js`.
+import Router from '@koa/router';
+import { RedisStore, rateLimit } from '@tollgate/koa';
+import Koa from 'koa';
+
+export const policy = { max: 10, window: '1m', name: 'demo' };
+
+/** Starts the app on `port` (0: any free one); resolves to its URL and a closer. */
+export async function start({ port = 0, host = '127.0.0.1', redisUrl = process.env.REDIS_URL } = {}) {
+  const store = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
+  const app = new Koa();
+  const router = new Router();
+  router.get('/hello', (ctx) => {
+    ctx.body = { hello: 'world' };
+  });
+  app.use(rateLimit({ ...policy, ...(store ? { store } : {}) }));
+  app.use(router.routes());
+  const server = app.listen(port, host);
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    url: `http://${host}:${server.address().port}/hello`,
+    store,
+    close: async () => {
+      server.close();
+      await store?.close();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { url } = await start({ port: Number(process.env.PORT ?? 3000), host: '0.0.0.0' });
+  console.log(`listening on ${url}`);
+}
