@@ -1,56 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { ping } from './redis-ping.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { ping, REDIS_URL } from './redis-ping.js';
 
-async function ping(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
-function hasRedisServer(): boolean {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether the Redis suites can run. In CI (CI=true) a missing Redis fails the run instead of
- * skipping, so a green CI always means the Redis tests ran.
- */
-async function detect(): Promise<{ server: boolean; binary: boolean }> {
-  const server = await ping(REDIS_URL);
-  const binary = hasRedisServer();
-  if (process.env.CI && (!server || !binary)) {
-    throw new Error(
-      `CI requires Redis: server at ${REDIS_URL} ${server ? 'up' : 'DOWN'}, redis-server binary ${binary ? 'found' : 'MISSING'}`,
-    );
-  }
-  if (!server) {
-    console.warn(
-      `\n!!! Redis suites SKIPPED: no Redis answers at ${REDIS_URL}. Start one (redis-server) or set REDIS_URL to enable them.\n`,
-    );
-  } else if (!binary) {
-    console.warn(
-      '\n!!! Redis outage suites SKIPPED: the redis-server binary is not installed (apt-get install redis-server).\n',
-    );
-  }
-  return { server, binary };
-}
-
-export const redis = await detect();
+/** What test/global-setup.ts found, once for the whole run. */
+export const redis = inject('redis');
 
 /** A unique key prefix per test, so runs never see each other's buckets. */
 export function uniquePrefix(label: string): string {
