@@ -3,6 +3,7 @@ import {
   type Decision,
   HttpRateLimiter,
   type HttpRateLimitOptions,
+  InvalidOptionError,
   type Logger,
   type RequestReader,
 } from '@tollgate/core';
@@ -77,23 +78,45 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
   const defaults: Record<string, unknown> = { ...rest, logger };
   for (const field of POLICY_FIELDS) delete defaults[field];
 
-  // Built now, so bad options fail at `register`, never on a request.
-  const app =
-    global === false ? undefined : hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
+  // Everything is built now, so bad options fail at `register`, never on a request.
+  let app: onRequestAsyncHookHandler | undefined;
+  if (global === false) {
+    const stray = POLICY_FIELDS.find((field) => (rest as Record<string, unknown>)[field] !== undefined);
+    if (stray !== undefined) {
+      throw new InvalidOptionError(
+        stray,
+        (rest as Record<string, unknown>)[stray],
+        "with `global: false` a limit belongs in each route's `config.rateLimit`",
+      );
+    }
+    // No app-wide limit, but the defaults must still be valid: check them with a stand-in policy.
+    new HttpRateLimiter({ ...defaults, max: 1, window: 1 } as RouteRateLimitOptions, reader);
+  } else {
+    app = hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
+  }
 
+  // Fastify adds a HEAD route for each GET route with the same config object: one limiter for both.
+  const routeHooks = new WeakMap<object, onRequestAsyncHookHandler>();
   fastify.addHook('onRoute', (route) => {
     const own = route.config?.rateLimit;
     if (own === undefined || own === false) return;
-    const http = new HttpRateLimiter({ name: routeName(route), ...defaults, ...own } as RouteRateLimitOptions, reader);
+    let hook = routeHooks.get(own);
+    if (hook === undefined) {
+      hook = hookFor(
+        new HttpRateLimiter({ name: routeName(route), ...defaults, ...own } as RouteRateLimitOptions, reader),
+      );
+      routeHooks.set(own, hook);
+    }
     const existing =
       route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-    route.onRequest = [...existing, hookFor(http) as onRequestHookHandler];
+    route.onRequest = [...existing, hook as onRequestHookHandler];
   });
 
   if (app !== undefined) {
+    const appHook = app;
     fastify.addHook('onRequest', async function tollgateAppRateLimit(request, reply) {
       if (request.routeOptions.config?.rateLimit === false) return;
-      return app.call(this, request, reply);
+      return appHook.call(this, request, reply);
     });
   }
 };
