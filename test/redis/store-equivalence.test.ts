@@ -160,4 +160,33 @@ describe.skipIf(!redis.server)('MemoryStore and RedisStore answer alike', () => 
       { numRuns: 60 },
     );
   });
+
+  it('random consume, adjust, lower and peek calls on the stores themselves agree', async () => {
+    const buckets = [
+      { id: 'rpm', capacity: 50, ratePerMs: 50 / 60_000 },
+      { id: 'itpm', capacity: 30_000, ratePerMs: 30_000 / 60_000 },
+    ];
+    const call = fc.record({
+      advance: fc.integer({ min: 0, max: 3000 }),
+      op: fc.constantFrom<'consume' | 'adjust' | 'lower' | 'peek'>('consume', 'adjust', 'lower', 'peek'),
+      values: fc.tuple(fc.integer({ min: -60, max: 60 }), fc.integer({ min: -40_000, max: 40_000 })),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(call, { maxLength: 40 }), async (calls) => {
+        const a = stores();
+        const b = stores();
+        const key = uniquePrefix('ops');
+        for (const { advance, op, values } of calls) {
+          a.clock.now += advance;
+          b.clock.now += advance;
+          const run = (store: Store) =>
+            op === 'peek'
+              ? store.peek(key, buckets)
+              : (store[op] as NonNullable<Store['adjust']>)(key, buckets, values);
+          expect(await run(b.redis)).toEqual(await run(a.memory));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -69,19 +69,30 @@ export class MemoryStore implements Store {
     for (let i = 0; i < buckets.length; i++) {
       if (!covers(tokens[i] as number, costs[i] as number)) return { allowed: false, tokens };
     }
-    let fullAt = now;
     for (let i = 0; i < buckets.length; i++) {
-      const b = buckets[i] as BucketSpec;
-      const left = Math.min(b.capacity, (tokens[i] as number) - (costs[i] as number));
-      tokens[i] = left;
-      fullAt = Math.max(fullAt, now + msUntil(left, b.capacity, b.capacity, b.ratePerMs));
+      tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (costs[i] as number));
     }
-    if (entry !== undefined) this.entries.delete(key);
-    if (fullAt > now) {
-      this.makeRoom(now);
-      this.entries.set(key, { since: now, fullAt, tokens: tokens.slice() });
-      this.startSweeping();
+    this.write(key, entry, buckets, tokens, now);
+    return { allowed: true, tokens };
+  }
+
+  adjust(key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): StoreResult {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    const tokens = this.current(entry, buckets, now);
+    for (let i = 0; i < buckets.length; i++) {
+      tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (deltas[i] as number));
     }
+    this.write(key, entry, buckets, tokens, now);
+    return { allowed: true, tokens };
+  }
+
+  lower(key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): StoreResult {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    const tokens = this.current(entry, buckets, now);
+    for (let i = 0; i < buckets.length; i++) tokens[i] = Math.min(tokens[i] as number, ceilings[i] as number);
+    this.write(key, entry, buckets, tokens, now);
     return { allowed: true, tokens };
   }
 
@@ -105,6 +116,20 @@ export class MemoryStore implements Store {
   /** Stops the sweep timer; the store still works and sweeps when it runs out of room. */
   close(): void {
     this.stopSweeping();
+  }
+
+  private write(key: string, entry: Entry | undefined, buckets: readonly BucketSpec[], tokens: number[], now: number) {
+    let fullAt = now;
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as BucketSpec;
+      fullAt = Math.max(fullAt, now + msUntil(tokens[i] as number, b.capacity, b.capacity, b.ratePerMs));
+    }
+    if (entry !== undefined) this.entries.delete(key);
+    if (fullAt > now) {
+      this.makeRoom(now);
+      this.entries.set(key, { since: now, fullAt, tokens: tokens.slice() });
+      this.startSweeping();
+    }
   }
 
   private current(entry: Entry | undefined, buckets: readonly BucketSpec[], now: number): number[] {

@@ -6,8 +6,10 @@ import { createHash } from 'node:crypto';
  * so a RedisStore and a MemoryStore given the same calls reach the same states.
  *
  * KEYS[1]  a hash: `ts` (ms of the last debit) and one field per bucket (tokens then)
- * ARGV     mode ('c' consume | 'p' peek), app clock ms, '1' to use the server's TIME, bucket count,
- *          then per bucket: field, capacity, tokens per ms, cost
+ * ARGV     mode, app clock ms, '1' to use the server's TIME, bucket count, then per bucket:
+ *          field, capacity, tokens per ms, value. Modes: 'c' consume (take every value, or none
+ *          if any bucket falls short), 'a' adjust (take them unconditionally), 'l' lower (cap each
+ *          bucket at its value), 'p' peek.
  * returns  { allowed (1|0), clock used (1 server | 0 app), tokens per bucket as strings }
  */
 export const BUCKET_SCRIPT = `
@@ -42,14 +44,16 @@ for i = 1, n do
   tokens[i] = t
   if mode == 'c' and not (t >= cost - 1e-9) then allowed = 0 end
 end
-if mode == 'c' and allowed == 1 then
+if mode ~= 'p' and allowed == 1 then
   local ttl = 0
   local write = { 'ts', string.format('%d', now) }
   for i = 1, n do
     local base = 1 + i * 4
     local cap = tonumber(ARGV[base + 1])
     local rate = tonumber(ARGV[base + 2])
-    local left = math.min(cap, tokens[i] - tonumber(ARGV[base + 3]))
+    local value = tonumber(ARGV[base + 3])
+    local left
+    if mode == 'l' then left = math.min(tokens[i], value) else left = math.min(cap, tokens[i] - value) end
     tokens[i] = left
     write[#write + 1] = ARGV[base]
     write[#write + 1] = string.format('%.17g', left)

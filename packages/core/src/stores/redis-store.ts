@@ -86,6 +86,14 @@ export class RedisStore implements Store {
     return this.run('c', key, buckets, costs);
   }
 
+  adjust(key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): Promise<StoreResult> {
+    return this.run('a', key, buckets, deltas);
+  }
+
+  lower(key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): Promise<StoreResult> {
+    return this.run('l', key, buckets, ceilings);
+  }
+
   peek(key: string, buckets: readonly BucketSpec[]): Promise<StoreResult> {
     return this.run('p', key, buckets, undefined);
   }
@@ -101,10 +109,10 @@ export class RedisStore implements Store {
   }
 
   private async run(
-    mode: 'c' | 'p',
+    mode: 'c' | 'a' | 'l' | 'p',
     key: string,
     buckets: readonly BucketSpec[],
-    costs: readonly number[] | undefined,
+    values: readonly number[] | undefined,
   ): Promise<StoreResult> {
     const client = this.client ?? (await this.connect());
     const args: (string | number)[] = [
@@ -116,7 +124,7 @@ export class RedisStore implements Store {
     ];
     for (let i = 0; i < buckets.length; i++) {
       const b = buckets[i] as BucketSpec;
-      args.push(b.id, b.capacity, String(b.ratePerMs), String(costs?.[i] ?? 0));
+      args.push(b.id, b.capacity, String(b.ratePerMs), String(values?.[i] ?? 0));
     }
     let reply: unknown;
     try {

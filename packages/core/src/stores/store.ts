@@ -20,6 +20,14 @@ export interface StoreResult {
 export interface Store {
   /** Debits `costs[i]` from bucket `i` if every bucket covers its cost. A negative cost refunds. */
   consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult | Promise<StoreResult>;
+  /**
+   * Applies `deltas[i]` to bucket `i` unconditionally (positive takes, negative gives back),
+   * so a bucket may go below zero: settling a reservation after the fact. Optional: the LLM
+   * limiter needs it, HTTP limiting does not.
+   */
+  adjust?(key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): StoreResult | Promise<StoreResult>;
+  /** Caps bucket `i` at `ceilings[i]` tokens; a bucket never gains from it. Optional, as `adjust`. */
+  lower?(key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): StoreResult | Promise<StoreResult>;
   /** Reads the buckets without changing them. */
   peek(key: string, buckets: readonly BucketSpec[]): StoreResult | Promise<StoreResult>;
   /** Forgets the key: every bucket is full again. */
