@@ -1,7 +1,7 @@
 import { MemoryStore, RedisStore, type Store } from '@tollgate/core';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, it } from 'vitest';
-import { REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
+import { clusterClient, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 import { type AppSpec, adapters, type Served } from './adapters.js';
 import { type Context, outageScenarios, scenarios } from './scenarios.js';
 
@@ -15,7 +15,11 @@ afterEach(async () => {
 });
 
 const client = redis.server ? new Redis(REDIS_URL) : undefined;
-afterAll(() => client?.quit());
+const cluster = redis.clusterNodes.length > 0 ? await clusterClient() : undefined;
+afterAll(async () => {
+  await client?.quit();
+  await cluster?.quit();
+});
 
 interface StoreKind {
   name: string;
@@ -47,6 +51,20 @@ const storeKinds: StoreKind[] = [
         // The scenario's prefix keeps parallel runs apart; the clock makes Retry-After testable.
         store: () => prefixed(new RedisStore({ client: client as Redis, now: () => clock.now }), prefix),
         keys: () => (client as Redis).keys(`${prefix}:*`),
+      };
+    },
+  },
+  {
+    name: 'Redis Cluster',
+    enabled: cluster !== undefined,
+    make(clock, prefix) {
+      const c = cluster as NonNullable<typeof cluster>;
+      return {
+        store: () => prefixed(new RedisStore({ client: c, now: () => clock.now }), prefix),
+        keys: async () => {
+          const keys = await Promise.all(c.nodes('master').map((node) => node.keys(`${prefix}:*`)));
+          return keys.flat();
+        },
       };
     },
   },

@@ -94,3 +94,13 @@ export class RedisProcess {
     await this.kill();
   }
 }
+
+/** An ioredis Cluster client for the test cluster (started by the global setup or by .ci/run). */
+export async function clusterClient(): Promise<import('ioredis').Cluster> {
+  const { Cluster } = await import('ioredis');
+  const nodes = redis.clusterNodes.map((node) => {
+    const [host, port] = node.split(':');
+    return { host: host as string, port: Number(port) };
+  });
+  return new Cluster(nodes);
+}
