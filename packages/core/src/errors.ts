@@ -21,6 +21,18 @@ export const ErrorCodes = {
   STORE_TIMEOUT: 'TOLLGATE_STORE_TIMEOUT',
   /** The Redis store got a reply it cannot interpret. */
   STORE_PROTOCOL: 'TOLLGATE_STORE_PROTOCOL',
+  /** `recordMetric` got a value it cannot record: not finite, or negative for a counter. */
+  INVALID_METRIC_VALUE: 'TOLLGATE_INVALID_METRIC_VALUE',
+  /** `recordMetric` got attribute keys other than the ones its first call for that name fixed. */
+  METRIC_LABELS_MISMATCH: 'TOLLGATE_METRIC_LABELS_MISMATCH',
+  /** A metric name is already taken in the registry by a metric of another kind or unit. */
+  METRIC_CONFLICT: 'TOLLGATE_METRIC_CONFLICT',
+  /** `setupTelemetry` found a global tracer provider already registered (its own or another SDK's). */
+  TELEMETRY_ALREADY_REGISTERED: 'TOLLGATE_TELEMETRY_ALREADY_REGISTERED',
+  /** A Claude `usage` block with a negative, fractional or missing token count, or not an object. */
+  INVALID_USAGE: 'TOLLGATE_INVALID_USAGE',
+  /** The Claude API answered with a spend-cap 429: calls are refused until the cap resets. */
+  SPEND_CAP_REACHED: 'TOLLGATE_SPEND_CAP_REACHED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -90,4 +102,25 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'bigint') return `${value}n`;
   return String(value);
+}
+
+/**
+ * The Claude API refused a call because the organisation's spend cap is reached. tollgate
+ * refuses further calls itself, without calling the API, until `until` (00:00 UTC on the 1st).
+ */
+export class SpendCapError extends TollgateError {
+  readonly until: Date;
+  /** The provider's `error_code`: `enforced_spend_limit_reached` or `contract_spend_limit_reached`. */
+  readonly errorCode: string;
+
+  constructor(errorCode: string, until: Date, options?: ErrorOptions) {
+    super(
+      ErrorCodes.SPEND_CAP_REACHED,
+      `Claude API spend cap reached (${errorCode}); calls are refused until ${until.toISOString()}`,
+      options,
+    );
+    this.name = 'SpendCapError';
+    this.until = until;
+    this.errorCode = errorCode;
+  }
 }

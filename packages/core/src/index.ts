@@ -4,6 +4,7 @@ export {
   ErrorCodes,
   InvalidOptionError,
   RateLimitExceededError,
+  SpendCapError,
   StoreUnavailableError,
   TollgateError,
 } from './errors.js';
@@ -32,7 +33,57 @@ export {
   type RateLimiterOptions,
   type SinglePolicyOptions,
 } from './limiter/rate-limiter.js';
+export {
+  type CallEstimate,
+  ClaudeRateLimiter,
+  type ClaudeRateLimiterOptions,
+  type FamilyLimits,
+  type ModelUsage,
+  type RecordOptions,
+  type Reservation,
+  type UsageStats,
+} from './llm/claude-rate-limiter.js';
+export { MemoryLedger, RedisLedger, type UsageEntry, type UsageLedger } from './llm/ledger.js';
+export { DEFAULT_PRICES, type ModelPrice, PRICES_AS_OF } from './llm/prices.js';
+export { type PricedCall, priceCall } from './llm/pricing.js';
+export { type ClaudeUsage, type TokenCounts, tokenCounts } from './llm/usage.js';
 export { consoleLogger, type Logger } from './log.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './stores/redis-store.js';
 export type { BucketSpec, Store, StoreResult } from './stores/store.js';
+export { OVERFLOW_LABEL } from './telemetry/bounded-values.js';
+export { DURATION_BUCKETS } from './telemetry/buckets.js';
+export { UNMATCHED_ROUTE } from './telemetry/http-metrics.js';
+export {
+  type HttpRequestInfo,
+  HttpServerTelemetry,
+  type HttpServerTelemetryOptions,
+  type RequestTelemetry,
+} from './telemetry/http-server-telemetry.js';
+export {
+  decisionOutcome,
+  MAX_LIMITER_LABELS,
+  observeStoreLatency,
+  RATE_LIMIT_OUTCOMES,
+  type RateLimitOutcome,
+  recordDecision,
+  recordEvictions,
+} from './telemetry/rate-limit-metrics.js';
+export { annotateRateLimit, RATE_LIMIT_EVENT, RateLimitAttributes } from './telemetry/rate-limit-span.js';
+export {
+  MAX_SERIES_PER_METRIC,
+  type MetricAttributes,
+  type MetricUnit,
+  type RecordMetricOptions,
+  recordMetric,
+} from './telemetry/record-metric.js';
+export { collectDefaultMetrics, register } from './telemetry/registry.js';
+export {
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  prefersOpenMetrics,
+  type Scrape,
+  scrapeMetrics,
+} from './telemetry/scrape.js';
+export { setupTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry/setup.js';
+export { traceOperation, traceSpan } from './telemetry/trace.js';

@@ -13,6 +13,7 @@ export interface RedisClientLike {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   del(...keys: string[]): Promise<number>;
+  hgetall(key: string): Promise<Record<string, string>>;
   quit(): Promise<unknown>;
 }
 
@@ -101,6 +102,11 @@ export class RedisStore implements Store {
   async reset(key: string): Promise<void> {
     const client = await this.connect();
     await client.del(key);
+  }
+
+  /** The ioredis client, connecting first when the store was given a `url`. */
+  getClient(): Promise<RedisClientLike> {
+    return this.connect();
   }
 
   /** Closes the connection if the store opened it from a `url`. */

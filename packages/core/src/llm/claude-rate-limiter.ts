@@ -1,0 +1,500 @@
+import { ErrorCodes, InvalidOptionError, RateLimitExceededError, SpendCapError, TollgateError } from '../errors.js';
+import { buildDecision } from '../limiter/decision.js';
+import { createPolicy, type Policy } from '../limiter/policy.js';
+import { consoleLogger, isLogger, type Logger } from '../log.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import { type RedisClientLike, RedisStore } from '../stores/redis-store.js';
+import type { Store } from '../stores/store.js';
+import { storeKey } from '../stores/store-key.js';
+import { estimateInputTokens, OutputEstimator } from './estimate.js';
+import { modelFamily } from './families.js';
+import { LEDGER_DAYS, MemoryLedger, RedisLedger, type UsageLedger, utcDay } from './ledger.js';
+import type { ModelPrice } from './prices.js';
+import { PRICES_AS_OF } from './prices.js';
+import { type PriceTable, priceCall, priceTable } from './pricing.js';
+import { backoffMs, classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
+import { type ClaudeUsage, rateLimitedInput, TOKEN_KINDS, type TokenCounts, tokenCounts } from './usage.js';
+
+/** A model family's limits, per minute, as the Claude Console shows them for your organisation. */
+export interface FamilyLimits {
+  /** Requests per minute. */
+  rpm: number;
+  /** Input tokens per minute (uncached input plus cache writes). */
+  itpm: number;
+  /** Output tokens per minute. */
+  otpm: number;
+}
+
+export interface ClaudeRateLimiterOptions {
+  /** An ioredis client: buckets and the usage ledger live in Redis, shared by every instance. */
+  redis?: RedisClientLike;
+  /** Or a store for the buckets (default: in memory, for one process). */
+  store?: Store;
+  /** Limits by family or model id; `'*'` for the rest. Default for any family: 50 / 30,000 / 8,000. */
+  limits?: Readonly<Record<string, FamilyLimits>>;
+  /** Model id → family, for budgets the built-in map does not know. */
+  families?: Readonly<Record<string, string>>;
+  /** Prices to override or add, USD per million tokens. */
+  pricing?: Readonly<Record<string, ModelPrice>>;
+  /** First segment of every Redis key (default `'tollgate'`). */
+  prefix?: string;
+  /** `run` retries: attempts after the first (default 4), backoff base and cap in ms (500, 30,000). */
+  retry?: { maxRetries?: number; baseMs?: number; capMs?: number };
+  /** How long `checkLimit` and `run` may wait for budget before refusing (default 60,000 ms). */
+  maxWaitMs?: number;
+  /** How long the admission rate takes to recover after a ramp 429 halves it (default 300,000 ms). */
+  rampRecoveryMs?: number;
+  logger?: Logger;
+}
+
+/** What a caller knows about a call before making it. */
+export interface CallEstimate {
+  /** Input tokens if known (from the token-counting endpoint); else estimated from `request`. */
+  inputTokens?: number;
+  /** The request's `max_tokens`: output is never reserved above it. */
+  maxTokens?: number;
+  /** The Messages API request, to estimate input from. */
+  request?: unknown;
+  /** Overrides `maxWaitMs` for this call. */
+  waitMs?: number;
+}
+
+/** Budget held for one admitted call until its real usage is known. Settle it exactly once. */
+export interface Reservation {
+  readonly model: string;
+  readonly family: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /**
+   * Charges the real usage (refunding or charging the difference), or with no usage gives the
+   * tokens back (the call failed). Then lowers the buckets to what the response headers say is
+   * left. A second call does nothing.
+   */
+  settle(usage?: ClaudeUsage, headers?: unknown): Promise<void>;
+}
+
+export interface RecordOptions {
+  success?: boolean;
+  /** The response's `request-id`: recording the same id twice counts it once. */
+  requestId?: string;
+  /** Batch API calls are billed at half price. */
+  batch?: boolean;
+}
+
+export interface ModelUsage {
+  calls: number;
+  errors: number;
+  unpricedCalls: number;
+  costMicros: number;
+  costUsd: number;
+  tokens: TokenCounts;
+}
+
+export interface UsageStats extends ModelUsage {
+  /** The price table's date. */
+  pricesAsOf: string;
+  days: Array<ModelUsage & { date: string; models: Record<string, ModelUsage> }>;
+  models: Record<string, ModelUsage>;
+}
+
+const KNOWN = new Set([
+  'redis',
+  'store',
+  'limits',
+  'families',
+  'pricing',
+  'prefix',
+  'retry',
+  'maxWaitMs',
+  'rampRecoveryMs',
+  'logger',
+]);
+const DEFAULT_LIMITS: FamilyLimits = { rpm: 50, itpm: 30_000, otpm: 8_000 };
+const SAFE_MODEL = /^[A-Za-z0-9._-]{1,64}$/;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Keeps Claude API calls within the organisation's limits (requests, input tokens and output
+ * tokens per minute, per model family, across every instance sharing the store), retries what
+ * the API says to retry, and prices every call into a usage ledger.
+ *
+ * @example
+ * const claude = new ClaudeRateLimiter({ redis, limits: { 'claude-sonnet-4-5': { rpm: 50, itpm: 30_000, otpm: 8_000 } } });
+ * const anthropic = new Anthropic({ maxRetries: 0 }); // run() owns retries
+ * const { data } = await claude.run('claude-sonnet-4-5', params, (p) => anthropic.messages.create(p).withResponse());
+ */
+export class ClaudeRateLimiter {
+  private readonly store: Store;
+  private readonly ledger: UsageLedger;
+  private readonly prices: PriceTable;
+  private readonly limits: Readonly<Record<string, FamilyLimits>>;
+  private readonly families: Readonly<Record<string, string>> | undefined;
+  private readonly prefix: string;
+  private readonly maxRetries: number;
+  private readonly baseMs: number;
+  private readonly capMs: number;
+  private readonly maxWaitMs: number;
+  private readonly rampRecoveryMs: number;
+  private readonly logger: Logger;
+  private readonly outputs = new OutputEstimator();
+  private readonly policies = new Map<string, readonly Policy[]>();
+  private spendCap: { until: number; errorCode: string } | undefined;
+  private ramp: { at: number; factor: number } | undefined;
+
+  constructor(options: ClaudeRateLimiterOptions = {}) {
+    const opts = assertOptionsObject(options, 'ClaudeRateLimiter');
+    assertKnownOptions(opts, KNOWN, 'ClaudeRateLimiter');
+    this.prefix = opts.prefix === undefined ? 'tollgate' : safeName(opts.prefix, 'prefix');
+    if (opts.redis !== undefined && opts.store !== undefined) {
+      throw new InvalidOptionError('store', opts.store, 'give either `redis` or `store`, not both');
+    }
+    if (opts.redis !== undefined) {
+      const client = opts.redis as RedisClientLike;
+      this.store = new RedisStore({ client });
+      this.ledger = new RedisLedger(async () => client, this.prefix);
+    } else if (opts.store instanceof RedisStore) {
+      const store = opts.store;
+      this.store = store;
+      this.ledger = new RedisLedger(() => store.getClient(), this.prefix);
+    } else {
+      this.store = (opts.store as Store | undefined) ?? new MemoryStore();
+      this.ledger = new MemoryLedger();
+    }
+    if (typeof this.store.adjust !== 'function' || typeof this.store.lower !== 'function') {
+      throw new InvalidOptionError(
+        'store',
+        opts.store,
+        'the Claude limiter needs a store with adjust() and lower(): MemoryStore or RedisStore',
+      );
+    }
+    this.limits = parseLimits(opts.limits);
+    this.families = opts.families as Record<string, string> | undefined;
+    this.prices = priceTable(opts.pricing);
+    const retry = assertOptionsObject(opts.retry, 'retry');
+    assertKnownOptions(retry, new Set(['maxRetries', 'baseMs', 'capMs']), 'retry');
+    this.maxRetries = retry.maxRetries === undefined ? 4 : nonNegativeInteger(retry.maxRetries, 'retry.maxRetries');
+    this.baseMs = retry.baseMs === undefined ? 500 : positiveInteger(retry.baseMs, 'retry.baseMs');
+    this.capMs = retry.capMs === undefined ? 30_000 : positiveInteger(retry.capMs, 'retry.capMs');
+    this.maxWaitMs = opts.maxWaitMs === undefined ? 60_000 : nonNegativeInteger(opts.maxWaitMs, 'maxWaitMs');
+    this.rampRecoveryMs =
+      opts.rampRecoveryMs === undefined ? 300_000 : positiveInteger(opts.rampRecoveryMs, 'rampRecoveryMs');
+    if (opts.logger !== undefined && !isLogger(opts.logger)) {
+      throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
+    }
+    this.logger = (opts.logger as Logger | undefined) ?? consoleLogger;
+  }
+
+  /**
+   * Admits a call to `model` against its family's request, input-token and output-token budgets,
+   * all three at once or none. Waits for budget up to `waitMs`; beyond that throws
+   * `RateLimitExceededError` with `retryAfter`. Throws `SpendCapError` while the cap is reached.
+   */
+  async checkLimit(model: string, estimate: CallEstimate = {}): Promise<Reservation> {
+    this.assertSpendCapOpen();
+    const family = modelFamily(model, this.families);
+    const policies = this.policiesFor(family);
+    const [rpm, itpm, otpm] = policies as [Policy, Policy, Policy];
+    const input = Math.min(itpm.capacity, this.inputEstimate(estimate));
+    const output = Math.min(otpm.capacity, this.outputs.reserve(model, optionalCount(estimate.maxTokens, 'maxTokens')));
+    const requests = Math.min(rpm.capacity, 1 / this.rampFactor());
+    const costs = [requests, input, output];
+    const key = this.bucketKey(family);
+    const deadline = Date.now() + (estimate.waitMs ?? this.maxWaitMs);
+    for (;;) {
+      const result = await this.store.consume(key, policies, costs);
+      if (result.allowed) return this.reservation(model, family, key, policies, input, output);
+      const decision = buildDecision(policies, result.tokens, costs, false, 'store');
+      const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
+      if (Date.now() + wait > deadline) throw new RateLimitExceededError(decision);
+      await sleep(wait);
+    }
+  }
+
+  /** Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. */
+  async recordUsage(model: string, usage: ClaudeUsage, options: RecordOptions = {}): Promise<number> {
+    const tokens = tokenCounts(usage);
+    const safe = SAFE_MODEL.test(model) ? model : 'invalid-model-id';
+    const { micros, priced } = priceCall(this.prices, safe, tokens, options.batch === true);
+    if (!priced) this.logger.warn({ model: safe }, 'Claude model has no price: usage counted as unpriced');
+    await this.ledger.record({
+      day: utcDay(Date.now()),
+      model: safe,
+      tokens,
+      micros,
+      priced,
+      success: options.success !== false,
+      requestId: options.requestId,
+    });
+    return micros / 1_000_000;
+  }
+
+  /** Calls, tokens by kind and cost, per UTC day and model, for the last `days` days (today included). */
+  async getUsageStats({ days = 7 }: { days?: number } = {}): Promise<UsageStats> {
+    if (!Number.isSafeInteger(days) || days < 1 || days > LEDGER_DAYS) {
+      throw new InvalidOptionError('days', days, `accepted: a whole number from 1 to ${LEDGER_DAYS}`);
+    }
+    const today = Date.now();
+    const dates = Array.from({ length: days }, (_, i) => utcDay(today - i * 86_400_000));
+    const counters = await this.ledger.read(dates);
+    const total = emptyUsage();
+    const models: Record<string, ModelUsage> = {};
+    const out: UsageStats['days'] = [];
+    for (const date of dates) {
+      const day = { ...emptyUsage(), date, models: {} as Record<string, ModelUsage> };
+      for (const [model, fields] of Object.entries(counters.get(date) ?? {})) {
+        const usage = fromCounters(fields);
+        day.models[model] = usage;
+        addInto(day, usage);
+        models[model] ??= emptyUsage();
+        addInto(models[model], usage);
+      }
+      addInto(total, day);
+      out.push(day);
+    }
+    return { ...total, pricesAsOf: PRICES_AS_OF, days: out, models };
+  }
+
+  /**
+   * Checks the limits, makes the call, settles the reservation and records the usage, retrying
+   * what may be retried with exponential backoff and full jitter, or after the server's
+   * `retry-after`. Set the SDK's own `maxRetries` to 0: `run` is the one retry owner.
+   * `call` may return a Message or `.withResponse()`'s `{ data, response }` (which also lets the
+   * buckets follow the server's rate-limit headers).
+   */
+  async run<R>(
+    model: string,
+    request: { max_tokens?: number },
+    call: (request: never) => Promise<R>,
+    estimate: Omit<CallEstimate, 'request' | 'maxTokens'> = {},
+  ): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      const reservation = await this.checkLimit(model, {
+        ...estimate,
+        request,
+        ...(request.max_tokens === undefined ? {} : { maxTokens: request.max_tokens }),
+      });
+      let result: R;
+      try {
+        result = await call(request as never);
+      } catch (error) {
+        const failure = classifyFailure(error);
+        await reservation.settle(undefined, (error as { headers?: unknown })?.headers);
+        await this.recordUsage(model, { input_tokens: 0, output_tokens: 0 }, { success: false });
+        if (failure.kind === 'spend-cap') {
+          const until = nextMonthStartUtc(Date.now());
+          this.spendCap = { until, errorCode: failure.errorCode ?? 'spend_limit_reached' };
+          this.logger.error(
+            { model, errorCode: failure.errorCode, until: new Date(until).toISOString() },
+            'Claude API spend cap reached: refusing calls until it resets',
+          );
+          throw new SpendCapError(this.spendCap.errorCode, new Date(until), { cause: error });
+        }
+        if (failure.kind === 'ramp') this.halveRate();
+        if (!failure.retry || attempt >= this.maxRetries) throw error;
+        await sleep(failure.retryAfterMs ?? backoffMs(attempt, this.baseMs, this.capMs));
+        continue;
+      }
+      const { usage, headers, requestId } = unpack(result);
+      if (usage === undefined) {
+        await reservation.settle(undefined, headers);
+        return result;
+      }
+      await reservation.settle(usage, headers);
+      await this.recordUsage(model, usage, { success: true, ...(requestId === undefined ? {} : { requestId }) });
+      return result;
+    }
+  }
+
+  private reservation(
+    model: string,
+    family: string,
+    key: string,
+    policies: readonly Policy[],
+    input: number,
+    output: number,
+  ): Reservation {
+    let settled = false;
+    return {
+      model,
+      family,
+      inputTokens: input,
+      outputTokens: output,
+      settle: async (usage, headers) => {
+        if (settled) return;
+        settled = true;
+        let deltas = [0, -input, -output];
+        if (usage !== undefined) {
+          const tokens = tokenCounts(usage);
+          deltas = [0, rateLimitedInput(tokens) - input, tokens.output - output];
+          this.outputs.observe(model, tokens.output);
+        }
+        await (this.store.adjust as NonNullable<Store['adjust']>)(key, policies, deltas);
+        const ceilings = serverRemaining(headers, policies);
+        if (ceilings !== undefined) await (this.store.lower as NonNullable<Store['lower']>)(key, policies, ceilings);
+      },
+    };
+  }
+
+  private inputEstimate(estimate: CallEstimate): number {
+    const given = optionalCount(estimate.inputTokens, 'inputTokens');
+    return given ?? estimateInputTokens(estimate.request);
+  }
+
+  private policiesFor(family: string): readonly Policy[] {
+    let policies = this.policies.get(family);
+    if (policies === undefined) {
+      const limits = this.limits[family] ?? this.limits['*'] ?? DEFAULT_LIMITS;
+      policies = [
+        createPolicy({ max: limits.rpm, window: 60_000 }),
+        createPolicy({ max: limits.itpm, window: 60_000 }),
+        createPolicy({ max: limits.otpm, window: 60_000 }),
+      ];
+      this.policies.set(family, policies);
+    }
+    return policies;
+  }
+
+  private bucketKey(family: string): string {
+    return `${this.prefix}:llm:${storeKey(family)}`;
+  }
+
+  private assertSpendCapOpen(): void {
+    if (this.spendCap === undefined) return;
+    if (Date.now() >= this.spendCap.until) {
+      this.spendCap = undefined;
+      return;
+    }
+    throw new SpendCapError(this.spendCap.errorCode, new Date(this.spendCap.until));
+  }
+
+  /** A ramp 429 halves the admission rate; it climbs back linearly over `rampRecoveryMs`. */
+  private halveRate(): void {
+    const factor = Math.max(1 / 16, this.rampFactor() / 2);
+    this.ramp = { at: Date.now(), factor };
+    this.logger.warn({ factor }, 'Claude API ramp limit: admission rate reduced');
+  }
+
+  private rampFactor(): number {
+    if (this.ramp === undefined) return 1;
+    const { at, factor } = this.ramp;
+    const recovered = factor + ((1 - factor) * (Date.now() - at)) / this.rampRecoveryMs;
+    if (recovered >= 1) {
+      this.ramp = undefined;
+      return 1;
+    }
+    return recovered;
+  }
+}
+
+/** The response's usage, headers and request id, from a Message or from `{ data, response }`. */
+function unpack(result: unknown): { usage: ClaudeUsage | undefined; headers: unknown; requestId: string | undefined } {
+  const r = (typeof result === 'object' && result !== null ? result : {}) as Record<string, unknown>;
+  const withResponse = 'data' in r && typeof r.response === 'object' && r.response !== null;
+  const message = (withResponse ? r.data : r) as Record<string, unknown> | undefined;
+  const headers = withResponse ? (r.response as { headers?: unknown }).headers : undefined;
+  const id =
+    (withResponse ? r.request_id : undefined) ?? message?._request_id ?? headerValue(headers as never, 'request-id');
+  return {
+    usage: message?.usage as ClaudeUsage | undefined,
+    headers,
+    requestId: typeof id === 'string' ? id : undefined,
+  };
+}
+
+/** What the server says is left, as ceilings for [requests, input, output]; undefined if it said nothing. */
+function serverRemaining(headers: unknown, policies: readonly Policy[]): number[] | undefined {
+  if (headers === undefined || headers === null) return undefined;
+  const names = ['requests', 'input-tokens', 'output-tokens'];
+  let any = false;
+  const ceilings = names.map((name, i) => {
+    const raw = headerValue(headers as never, `anthropic-ratelimit-${name}-remaining`);
+    const n = raw === undefined ? Number.NaN : Number(raw);
+    if (!Number.isFinite(n) || n < 0) return (policies[i] as Policy).capacity;
+    any = true;
+    return n;
+  });
+  return any ? ceilings : undefined;
+}
+
+function parseLimits(value: unknown): Readonly<Record<string, FamilyLimits>> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError(
+      'limits',
+      value,
+      "accepted: { [familyOrModel]: { rpm, itpm, otpm } }, with '*' for the rest",
+    );
+  }
+  const out: Record<string, FamilyLimits> = {};
+  for (const [name, limits] of Object.entries(value)) {
+    const l = assertOptionsObject(limits, `limits.${name}`);
+    assertKnownOptions(l, new Set(['rpm', 'itpm', 'otpm']), `limits.${name}`);
+    out[name] = {
+      rpm: positiveInteger(l.rpm, `limits.${name}.rpm`),
+      itpm: positiveInteger(l.itpm, `limits.${name}.itpm`),
+      otpm: positiveInteger(l.otpm, `limits.${name}.otpm`),
+    };
+  }
+  return Object.freeze(out);
+}
+
+function optionalCount(value: unknown, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TollgateError(
+      ErrorCodes.INVALID_USAGE,
+      `tollgate: ${option} must be a whole number of tokens >= 0, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function nonNegativeInteger(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(option, value, 'accepted: a whole number >= 0');
+  }
+  return value;
+}
+
+function safeName(value: unknown, option: string): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new InvalidOptionError(option, value, 'accepted: 1 to 64 letters, digits, "_", "." or "-"');
+  }
+  return value;
+}
+
+function emptyUsage(): ModelUsage {
+  return {
+    calls: 0,
+    errors: 0,
+    unpricedCalls: 0,
+    costMicros: 0,
+    costUsd: 0,
+    tokens: { input: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, output: 0 },
+  };
+}
+
+function fromCounters(fields: Record<string, number>): ModelUsage {
+  const tokens = Object.fromEntries(TOKEN_KINDS.map((k) => [k, fields[k] ?? 0])) as unknown as TokenCounts;
+  const costMicros = fields.costMicros ?? 0;
+  return {
+    calls: fields.calls ?? 0,
+    errors: fields.errors ?? 0,
+    unpricedCalls: fields.unpriced ?? 0,
+    costMicros,
+    costUsd: costMicros / 1e6,
+    tokens,
+  };
+}
+
+function addInto(into: ModelUsage, add: ModelUsage): void {
+  into.calls += add.calls;
+  into.errors += add.errors;
+  into.unpricedCalls += add.unpricedCalls;
+  into.costMicros += add.costMicros;
+  into.costUsd = into.costMicros / 1e6;
+  const tokens = { ...into.tokens } as Record<string, number>;
+  for (const k of TOKEN_KINDS) tokens[k] = (tokens[k] ?? 0) + add.tokens[k];
+  into.tokens = tokens as unknown as TokenCounts;
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { ErrorCodes, TollgateError } from '../errors.js';
+import type { RedisClientLike } from '../stores/redis-store.js';
+import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
+import { TOKEN_KINDS, type TokenCounts } from './usage.js';
+
+/** How long usage is kept: a month of days, and a day for the one in progress. */
+export const LEDGER_DAYS = 31;
+const TTL_SECONDS = LEDGER_DAYS * 86_400;
+
+/** One call's usage, as it goes into the ledger. */
+export interface UsageEntry {
+  /** The UTC day, `YYYY-MM-DD`. */
+  readonly day: string;
+  readonly model: string;
+  readonly tokens: TokenCounts;
+  readonly micros: number;
+  readonly priced: boolean;
+  readonly success: boolean;
+  /** The provider's `request-id`: a call recorded twice with one id counts once. */
+  readonly requestId?: string | undefined;
+}
+
+/** Per-model counters of one day: `calls`, `errors`, `unpriced`, `costMicros` and each token kind. */
+export type DayCounters = Record<string, Record<string, number>>;
+
+/** Where usage is kept; every `record` is atomic and idempotent per request id. */
+export interface UsageLedger {
+  /** Adds the entry; false when its request id was already recorded. */
+  record(entry: UsageEntry): Promise<boolean>;
+  /** The counters of each day asked for (absent days are empty). */
+  read(days: readonly string[]): Promise<Map<string, DayCounters>>;
+}
+
+export const LEDGER_FIELDS = ['calls', 'errors', 'unpriced', 'costMicros', ...TOKEN_KINDS] as const;
+
+function increments(entry: UsageEntry): [string, number][] {
+  const out: [string, number][] = [
+    ['calls', 1],
+    ['errors', entry.success ? 0 : 1],
+    ['unpriced', entry.priced ? 0 : 1],
+    ['costMicros', entry.micros],
+  ];
+  for (const kind of TOKEN_KINDS) out.push([kind, entry.tokens[kind]]);
+  return out.filter(([, n]) => n !== 0);
+}
+
+/** The UTC day of a time, `YYYY-MM-DD`. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The ledger for one process: kept in memory, as the memory store keeps buckets. */
+export class MemoryLedger implements UsageLedger {
+  private readonly days = new Map<string, DayCounters>();
+  private readonly seen = new Map<string, Set<string>>();
+
+  async record(entry: UsageEntry): Promise<boolean> {
+    if (entry.requestId !== undefined) {
+      const ids = this.seen.get(entry.day) ?? new Set<string>();
+      this.seen.set(entry.day, ids);
+      if (ids.has(entry.requestId)) return false;
+      ids.add(entry.requestId);
+    }
+    const day = this.days.get(entry.day) ?? {};
+    this.days.set(entry.day, day);
+    day[entry.model] ??= {};
+    const counters = day[entry.model] as Record<string, number>;
+    for (const [field, n] of increments(entry)) counters[field] = (counters[field] ?? 0) + n;
+    this.prune(entry.day);
+    return true;
+  }
+
+  async read(days: readonly string[]): Promise<Map<string, DayCounters>> {
+    return new Map(days.map((d) => [d, structuredClone(this.days.get(d) ?? {})]));
+  }
+
+  private prune(today: string): void {
+    const oldest = utcDay(Date.parse(today) - (LEDGER_DAYS - 1) * 86_400_000);
+    for (const day of this.days.keys()) if (day < oldest) this.days.delete(day);
+    for (const day of this.seen.keys()) if (day < oldest) this.seen.delete(day);
+  }
+}
+
+/**
+ * The ledger in Redis: one hash per UTC day (`model:field` → integer), written by one Lua script
+ * per call, so the request-id check and every counter move together. The day's keys share a
+ * hash tag, so this works on Redis Cluster too.
+ */
+export class RedisLedger implements UsageLedger {
+  constructor(
+    private readonly client: () => Promise<RedisClientLike>,
+    private readonly prefix: string,
+  ) {}
+
+  async record(entry: UsageEntry): Promise<boolean> {
+    const client = await this.client();
+    const dayKey = this.dayKey(entry.day);
+    const idKey = entry.requestId === undefined ? dayKey : `${dayKey}:req:${digest(entry.requestId)}`;
+    const args: (string | number)[] = [dayKey, idKey, TTL_SECONDS, entry.requestId === undefined ? '0' : '1'];
+    for (const [field, n] of increments(entry)) args.push(`${entry.model}:${field}`, n);
+    let reply: unknown;
+    try {
+      reply = await client.evalsha(LEDGER_SCRIPT_SHA, 2, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      reply = await client.eval(LEDGER_SCRIPT, 2, ...args);
+    }
+    return reply === 1;
+  }
+
+  async read(days: readonly string[]): Promise<Map<string, DayCounters>> {
+    const client = await this.client();
+    const out = new Map<string, DayCounters>();
+    for (const day of days) {
+      const raw = await client.hgetall(this.dayKey(day));
+      const counters: DayCounters = {};
+      for (const [field, value] of Object.entries(raw)) {
+        const at = field.lastIndexOf(':');
+        const n = Number(value);
+        if (at <= 0 || !Number.isSafeInteger(n)) {
+          throw new TollgateError(ErrorCodes.STORE_PROTOCOL, `Unexpected usage ledger field ${JSON.stringify(field)}`);
+        }
+        const model = field.slice(0, at);
+        counters[model] ??= {};
+        (counters[model] as Record<string, number>)[field.slice(at + 1)] = n;
+      }
+      out.set(day, counters);
+    }
+    return out;
+  }
+
+  private dayKey(day: string): string {
+    return `${this.prefix}:llm:{usage:${day}}`;
+  }
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 32);
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { DecisionSource } from '../limiter/decision.js';
+import { RateLimiter } from '../limiter/rate-limiter.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../stores/store.js';
+import { defaultFailureLog } from './failure-log.js';
+import {
+  decisionOutcome,
+  MAX_LIMITER_LABELS,
+  observeStoreLatency,
+  type RateLimitOutcome,
+  recordDecision,
+  recordEvictions,
+} from './rate-limit-metrics.js';
+import { register } from './registry.js';
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+const brokenStore: Store = {
+  consume() {
+    throw new Error('connection refused');
+  },
+  peek() {
+    throw new Error('connection refused');
+  },
+  reset() {},
+};
+
+async function lines(name: string): Promise<string[]> {
+  return (await register.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+}
+
+describe('decisionOutcome', () => {
+  it.each([
+    [true, 'store', 'allowed'],
+    [false, 'store', 'limited'],
+    [true, 'local', 'fallback'],
+    [false, 'local', 'fallback'],
+    [true, 'open', 'fallback'],
+    [false, 'closed', 'store_error'],
+  ] as const)('allowed=%s from %s is %s', (allowed, source: DecisionSource, outcome: RateLimitOutcome) => {
+    expect(decisionOutcome({ allowed, source })).toBe(outcome);
+  });
+
+  it('classifies real limiter decisions, with a working and a failing store', async () => {
+    const limiter = new RateLimiter({ max: 1, window: '1m', name: 'api' });
+    expect(decisionOutcome(await limiter.consume('client-a'))).toBe('allowed');
+    expect(decisionOutcome(await limiter.consume('client-a'))).toBe('limited');
+    for (const [failMode, outcome] of [
+      ['local', 'fallback'],
+      ['open', 'fallback'],
+      ['closed', 'store_error'],
+    ] as const) {
+      const failing = new RateLimiter({ max: 5, window: '1m', store: brokenStore, failMode, logger: silent });
+      expect(decisionOutcome(await failing.consume('client-b'))).toBe(outcome);
+    }
+  });
+});
+
+describe('rate-limit metrics', () => {
+  it('counts decisions by limiter and outcome, and by nothing else', async () => {
+    recordDecision('login', 'allowed');
+    recordDecision('login', 'allowed');
+    recordDecision('login', 'limited');
+    recordDecision('search', 'fallback');
+    recordDecision('search', 'store_error');
+    const out = await lines('tollgate_ratelimit_decisions_total');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="allowed"} 2');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="limited"} 1');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="search",outcome="fallback"} 1');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="search",outcome="store_error"} 1');
+    for (const line of out.filter(Boolean))
+      expect(line).toMatch(/^tollgate_ratelimit_decisions_total\{limiter="[^"]*",outcome="[a-z_]+"\} \d+$/);
+  });
+
+  it('observes store latency in seconds per limiter', async () => {
+    observeStoreLatency('latency-test', 0.0007);
+    observeStoreLatency('latency-test', 0.2);
+    const out = await lines('tollgate_ratelimit_store_duration_seconds');
+    expect(out).toContain('tollgate_ratelimit_store_duration_seconds_bucket{le="0.0005",limiter="latency-test"} 0');
+    expect(out).toContain('tollgate_ratelimit_store_duration_seconds_bucket{le="0.001",limiter="latency-test"} 1');
+    expect(out).toContain('tollgate_ratelimit_store_duration_seconds_bucket{le="0.25",limiter="latency-test"} 2');
+    expect(out).toContain('tollgate_ratelimit_store_duration_seconds_count{limiter="latency-test"} 2');
+  });
+
+  it('counts forced evictions per store', async () => {
+    recordEvictions('memory');
+    recordEvictions('memory', 4);
+    expect(await lines('tollgate_ratelimit_evictions_total')).toContain(
+      'tollgate_ratelimit_evictions_total{store="memory"} 5',
+    );
+  });
+
+  it('bounds the limiter label: names made per request end up as _OVERFLOW', async () => {
+    for (let i = 0; i < MAX_LIMITER_LABELS + 50; i++) recordDecision(`per-request-${i}`, 'allowed');
+    const out = (await lines('tollgate_ratelimit_decisions_total')).filter((l) => l.includes('outcome="allowed"'));
+    expect(out.length).toBeLessThanOrEqual(MAX_LIMITER_LABELS + 1);
+    expect(out.some((l) => l.includes('limiter="_OVERFLOW"'))).toBe(true);
+  });
+
+  it('never throws into the limiter', () => {
+    const report = vi.spyOn(defaultFailureLog, 'report').mockImplementation(() => {});
+    expect(() => recordDecision('x', 'bogus' as RateLimitOutcome)).not.toThrow();
+    expect(() => observeStoreLatency('x', Number.NaN)).not.toThrow();
+    expect(() => recordEvictions('x', -1)).not.toThrow();
+    expect(report).toHaveBeenCalledTimes(3);
+    report.mockRestore();
+  });
+});

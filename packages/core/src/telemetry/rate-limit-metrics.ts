@@ -1,0 +1,132 @@
+import { Counter, Histogram } from 'prom-client';
+import type { Decision } from '../limiter/decision.js';
+import { BoundedValues } from './bounded-values.js';
+import { STORE_BUCKETS } from './buckets.js';
+import { defaultFailureLog } from './failure-log.js';
+import { addMetric } from './registry.js';
+
+/**
+ * How a rate-limit decision was made:
+ * - `allowed` / `limited`: the store answered, and admitted or refused the request;
+ * - `fallback`: the store failed or was known down, and `failMode` `'local'` or `'open'` decided;
+ * - `store_error`: the store failed and `failMode: 'closed'` refused the request (503).
+ */
+export type RateLimitOutcome = 'allowed' | 'limited' | 'store_error' | 'fallback';
+
+export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze([
+  'allowed',
+  'limited',
+  'store_error',
+  'fallback',
+]);
+
+/**
+ * Most distinct `limiter` (and `store`) label values. Limiter names come from configuration, so
+ * this is only reached if names are made per request; those are counted as `_OVERFLOW`.
+ */
+export const MAX_LIMITER_LABELS = 100;
+
+const decisions = new Counter<'limiter' | 'outcome'>({
+  name: 'tollgate_ratelimit_decisions_total',
+  help: 'Rate limit decisions, by limiter and outcome (allowed, limited, store_error, fallback).',
+  labelNames: ['limiter', 'outcome'],
+  registers: [],
+});
+addMetric(decisions);
+
+const storeDuration = new Histogram<'limiter'>({
+  name: 'tollgate_ratelimit_store_duration_seconds',
+  help: 'Duration of rate limit store calls, by limiter.',
+  labelNames: ['limiter'],
+  buckets: [...STORE_BUCKETS],
+  registers: [],
+});
+addMetric(storeDuration);
+
+const evictions = new Counter<'store'>({
+  name: 'tollgate_ratelimit_evictions_total',
+  help: 'Live buckets dropped to keep a memory store under maxKeys; each one gave a client a fresh budget.',
+  labelNames: ['store'],
+  registers: [],
+});
+addMetric(evictions);
+
+const limiterLabels = new BoundedValues(MAX_LIMITER_LABELS);
+const storeLabels = new BoundedValues(MAX_LIMITER_LABELS);
+const decisionChildren = new Map<string, Record<RateLimitOutcome, Counter.Internal>>();
+const latencyChildren = new Map<string, Histogram.Internal<'limiter'>>();
+const evictionChildren = new Map<string, Counter.Internal>();
+
+/** The outcome of a limiter's decision, from where it came from (`decision.source`). */
+export function decisionOutcome(decision: Pick<Decision, 'allowed' | 'source'>): RateLimitOutcome {
+  switch (decision.source) {
+    case 'store':
+      return decision.allowed ? 'allowed' : 'limited';
+    case 'closed':
+      return 'store_error';
+    default:
+      return 'fallback';
+  }
+}
+
+/**
+ * Counts one decision in `tollgate_ratelimit_decisions_total{limiter, outcome}`. `limiter` is
+ * the limiter's name (or its policy id when unnamed), never a client key. Never throws.
+ */
+export function recordDecision(limiter: string, outcome: RateLimitOutcome): void {
+  try {
+    const label = limiterLabels.label(String(limiter));
+    let children = decisionChildren.get(label);
+    if (children === undefined) {
+      children = {
+        allowed: decisions.labels(label, 'allowed'),
+        limited: decisions.labels(label, 'limited'),
+        store_error: decisions.labels(label, 'store_error'),
+        fallback: decisions.labels(label, 'fallback'),
+      };
+      decisionChildren.set(label, children);
+    }
+    const child = children[outcome];
+    if (child === undefined) throw new TypeError(`unknown rate limit outcome ${String(outcome)}`);
+    child.inc();
+  } catch (error) {
+    defaultFailureLog.report('recordDecision', error);
+  }
+}
+
+/**
+ * Observes one store call's duration, in seconds, in
+ * `tollgate_ratelimit_store_duration_seconds{limiter}`. Never throws.
+ */
+export function observeStoreLatency(limiter: string, seconds: number): void {
+  try {
+    const label = limiterLabels.label(String(limiter));
+    let child = latencyChildren.get(label);
+    if (child === undefined) {
+      child = storeDuration.labels(label);
+      latencyChildren.set(label, child);
+    }
+    child.observe(seconds);
+  } catch (error) {
+    defaultFailureLog.report('observeStoreLatency', error);
+  }
+}
+
+/**
+ * Counts forced evictions (live buckets dropped for room) in
+ * `tollgate_ratelimit_evictions_total{store}`. `store` is a bounded name for the store, such as
+ * `'memory'` or the owning limiter's name. Never throws.
+ */
+export function recordEvictions(store: string, count = 1): void {
+  try {
+    const label = storeLabels.label(String(store));
+    let child = evictionChildren.get(label);
+    if (child === undefined) {
+      child = evictions.labels(label);
+      evictionChildren.set(label, child);
+    }
+    child.inc(count);
+  } catch (error) {
+    defaultFailureLog.report('recordEvictions', error);
+  }
+}

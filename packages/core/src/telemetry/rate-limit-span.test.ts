@@ -1,0 +1,77 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RateLimiter } from '../limiter/rate-limiter.js';
+import { HttpServerTelemetry } from './http-server-telemetry.js';
+import { annotateRateLimit, RATE_LIMIT_EVENT } from './rate-limit-span.js';
+import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
+import { traceSpan } from './trace.js';
+
+describe('annotateRateLimit', () => {
+  let tracing: InMemoryTracing;
+  beforeEach(() => {
+    tracing = startInMemoryTracing();
+  });
+  afterEach(async () => {
+    await tracing.shutdown();
+  });
+
+  it('describes an allowed decision on the active span, without the client key', async () => {
+    const limiter = new RateLimiter({ max: 10, window: '1m', name: 'api' });
+    const decision = await limiter.consume('tok:secret-client-key');
+    traceSpan('request', {}, () => annotateRateLimit(decision, 'api'));
+    const span = tracing.span('request');
+    expect(span.attributes).toEqual({
+      'tollgate.ratelimit.limiter': 'api',
+      'tollgate.ratelimit.policy': ['10-per-1m'],
+      'tollgate.ratelimit.limit': 10,
+      'tollgate.ratelimit.remaining': 9,
+      'tollgate.ratelimit.limited': false,
+      'tollgate.ratelimit.outcome': 'allowed',
+    });
+    expect(JSON.stringify(span.attributes)).not.toContain('secret-client-key');
+    expect(span.events.map((e) => e.name)).toEqual([RATE_LIMIT_EVENT]);
+  });
+
+  it('marks a refused decision as limited, with the wait and every policy', async () => {
+    const limiter = new RateLimiter({
+      policies: [
+        { max: 1, window: '1s' },
+        { max: 100, window: '1h' },
+      ],
+    });
+    await limiter.consume('k');
+    const refused = await limiter.consume('k');
+    traceSpan('request', {}, () => annotateRateLimit(refused));
+    const attributes = tracing.span('request').attributes;
+    expect(attributes['tollgate.ratelimit.policy']).toEqual(['1-per-1s', '100-per-1h']);
+    expect(attributes['tollgate.ratelimit.limited']).toBe(true);
+    expect(attributes['tollgate.ratelimit.outcome']).toBe('limited');
+    expect(attributes['tollgate.ratelimit.retry_after_ms']).toBeGreaterThan(0);
+    expect(attributes['tollgate.ratelimit.limiter']).toBeUndefined();
+  });
+
+  it('annotates the request server span when called inside telemetry, one event per limiter', async () => {
+    const first = await new RateLimiter({ max: 5, window: '1m', name: 'global' }).consume('ip');
+    const second = await new RateLimiter({ max: 2, window: '1m', name: 'login' }).consume('ip');
+    const request = new HttpServerTelemetry().start({
+      method: 'POST',
+      scheme: 'https',
+      path: '/login',
+      header: () => undefined,
+    });
+    request.run(() => {
+      annotateRateLimit(first, 'global');
+      annotateRateLimit(second, 'login');
+    });
+    request.setRoute('/login');
+    request.end(200);
+    const span = tracing.span('POST /login');
+    expect(span.attributes['tollgate.ratelimit.limiter']).toBe('login');
+    expect(span.events.map((e) => e.attributes?.['tollgate.ratelimit.limiter'])).toEqual(['global', 'login']);
+  });
+
+  it('does nothing, and does not throw, without an active span', async () => {
+    const decision = await new RateLimiter({ max: 1, window: '1m' }).consume('k');
+    expect(() => annotateRateLimit(decision, 'x')).not.toThrow();
+    expect(tracing.spans()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,252 @@
+import { context, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api';
+import { getStringFromEnv } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type SpanExporter,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
+import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
+import { TRACER_NAME } from './tracer.js';
+
+export interface TelemetryOptions {
+  /** `service.name` on every span. `OTEL_SERVICE_NAME`, when set, overrides it. */
+  serviceName: string;
+  /** `service.version`. */
+  serviceVersion?: string | undefined;
+  /**
+   * Base URL of an OTLP/HTTP receiver, as in `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * (`http://collector:4318`); `/v1/traces` is appended. Default `http://localhost:4318`.
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`, when set, override it.
+   */
+  otlpEndpoint?: string | undefined;
+  /**
+   * Jaeger's OTLP/HTTP endpoint (`http://jaeger:4318`): Jaeger ingests OTLP natively, and the
+   * Jaeger Thrift exporter is deprecated and gone from the current SDK line. The same as
+   * `otlpEndpoint`, under the name people look for; give one or the other.
+   */
+  jaegerEndpoint?: string | undefined;
+  /**
+   * Fraction of new traces to sample, 0 to 1 (default 1). A request that arrives with a
+   * `traceparent` follows its caller's decision (a parent-based sampler).
+   * `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG`), when set, overrides it.
+   */
+  sampleRatio?: number | undefined;
+  /** Sends spans here (through a batch processor) instead of to OTLP: tests, or another backend. */
+  exporter?: SpanExporter | undefined;
+  /** Replaces the batch processor and exporter altogether, e.g. a `SimpleSpanProcessor` in tests. */
+  spanProcessors?: readonly SpanProcessor[] | undefined;
+}
+
+export interface TelemetryHandle {
+  /** The registered provider; also reachable as the global one through `@opentelemetry/api`. */
+  readonly tracerProvider: NodeTracerProvider;
+  /** Exports the spans waiting in the batch. */
+  forceFlush(): Promise<void>;
+  /**
+   * Exports the spans still pending, shuts the pipeline down and unregisters the global tracer
+   * provider, propagator and context manager, so `setupTelemetry` may be called again.
+   */
+  shutdown(): Promise<void>;
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'serviceName',
+  'serviceVersion',
+  'otlpEndpoint',
+  'jaegerEndpoint',
+  'sampleRatio',
+  'exporter',
+  'spanProcessors',
+]);
+
+/**
+ * Starts OpenTelemetry tracing for the process: a `NodeTracerProvider` (SDK 2.x) with a
+ * parent-based ratio sampler and a batch processor exporting OTLP over HTTP (protobuf),
+ * registered as the global provider together with the W3C Trace Context and Baggage propagator
+ * and an AsyncLocalStorage context manager. tollgate's spans, and any other library's that uses
+ * `@opentelemetry/api`, then go to the collector.
+ *
+ * The standard environment variables win over the options, as OpenTelemetry specifies, so
+ * operators can redirect a deployed app: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (and the exporter's other
+ * `OTEL_EXPORTER_OTLP_*` settings), `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
+ *
+ * Throws `TOLLGATE_TELEMETRY_ALREADY_REGISTERED` if a global tracer provider exists already
+ * (another `setupTelemetry`, or an app's own SDK): tollgate's helpers use whatever is global, so
+ * with an SDK of your own, skip this.
+ *
+ * @example
+ * const telemetry = setupTelemetry({ serviceName: 'checkout', jaegerEndpoint: 'http://jaeger:4318' });
+ * process.on('SIGTERM', () => telemetry.shutdown().finally(() => process.exit(0)));
+ */
+export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
+  const opts = assertOptionsObject(options, 'setupTelemetry');
+  assertKnownOptions(opts, KNOWN_OPTIONS, 'setupTelemetry');
+  const serviceName = nonEmptyString(opts.serviceName, 'serviceName', true) as string;
+  const serviceVersion = nonEmptyString(opts.serviceVersion, 'serviceVersion', false);
+  const endpoint = parseEndpoint(opts);
+  const sampleRatio = parseRatio(opts.sampleRatio);
+  const spanProcessors = parsePipeline(opts, endpoint);
+
+  if (globalProviderRegistered()) {
+    throw new TollgateError(
+      ErrorCodes.TELEMETRY_ALREADY_REGISTERED,
+      'tollgate: a global OpenTelemetry tracer provider is already registered (an earlier setupTelemetry not shut down, or an SDK set up by the app); tollgate spans go to it, so setupTelemetry is not needed',
+    );
+  }
+
+  const ours = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: serviceName,
+    ...(serviceVersion === undefined ? {} : { [ATTR_SERVICE_VERSION]: serviceVersion }),
+  });
+  // Later merges win: the environment overrides the options.
+  const resource = defaultResource()
+    .merge(ours)
+    .merge(detectResources({ detectors: [envDetector] }));
+  // Without a sampler the SDK reads OTEL_TRACES_SAMPLER, defaulting to parentbased_always_on.
+  const sampler =
+    sampleRatio === undefined || getStringFromEnv('OTEL_TRACES_SAMPLER') !== undefined
+      ? undefined
+      : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) });
+
+  const provider = new NodeTracerProvider({
+    resource,
+    ...(sampler === undefined ? {} : { sampler }),
+    spanProcessors: [...spanProcessors],
+  });
+  provider.register();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    tracerProvider: provider,
+    forceFlush: () => provider.forceFlush(),
+    shutdown() {
+      stopping ??= provider.shutdown().finally(() => {
+        if (isGlobalProvider(provider)) {
+          trace.disable();
+          propagation.disable();
+          context.disable();
+        }
+      });
+      return stopping;
+    },
+  };
+}
+
+function parsePipeline(opts: Record<string, unknown>, endpoint: string | undefined): readonly SpanProcessor[] {
+  const { exporter, spanProcessors } = opts;
+  if (spanProcessors !== undefined) {
+    if (exporter !== undefined || endpoint !== undefined) {
+      throw new InvalidOptionError(
+        'spanProcessors',
+        spanProcessors,
+        'it replaces the export pipeline, so it cannot be combined with exporter, otlpEndpoint or jaegerEndpoint',
+      );
+    }
+    if (!Array.isArray(spanProcessors) || !spanProcessors.every(isSpanProcessor)) {
+      throw new InvalidOptionError(
+        'spanProcessors',
+        spanProcessors,
+        'accepted: an array of span processors (onStart, onEnd, forceFlush, shutdown)',
+      );
+    }
+    return spanProcessors;
+  }
+  if (exporter !== undefined) {
+    if (endpoint !== undefined) {
+      throw new InvalidOptionError('exporter', exporter, 'it cannot be combined with otlpEndpoint or jaegerEndpoint');
+    }
+    if (!isSpanExporter(exporter)) {
+      throw new InvalidOptionError('exporter', exporter, 'accepted: a span exporter (export, shutdown)');
+    }
+    return [new BatchSpanProcessor(exporter)];
+  }
+  const envEndpoint =
+    getStringFromEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? getStringFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
+  // Given no url, the exporter reads the environment itself (and defaults to localhost:4318).
+  const url = envEndpoint === undefined && endpoint !== undefined ? `${endpoint}/v1/traces` : undefined;
+  return [new BatchSpanProcessor(new OTLPTraceExporter(url === undefined ? {} : { url }))];
+}
+
+/** The base URL from `otlpEndpoint` or `jaegerEndpoint`, without a trailing slash. */
+function parseEndpoint(opts: Record<string, unknown>): string | undefined {
+  if (opts.otlpEndpoint !== undefined && opts.jaegerEndpoint !== undefined) {
+    throw new InvalidOptionError(
+      'jaegerEndpoint',
+      opts.jaegerEndpoint,
+      'give otlpEndpoint or jaegerEndpoint, not both: Jaeger is reached through its OTLP endpoint',
+    );
+  }
+  const option = opts.jaegerEndpoint !== undefined ? 'jaegerEndpoint' : 'otlpEndpoint';
+  const value = opts[option];
+  if (value === undefined) return undefined;
+  const accepted = `accepted: an http(s) base URL such as http://${option === 'jaegerEndpoint' ? 'jaeger' : 'collector'}:4318 (/v1/traces is appended)`;
+  if (typeof value !== 'string') throw new InvalidOptionError(option, value, accepted);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidOptionError(option, value, accepted);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new InvalidOptionError(option, value, accepted);
+  }
+  const base = value.replace(/\/+$/, '');
+  if (base.endsWith('/v1/traces')) throw new InvalidOptionError(option, value, accepted);
+  return base;
+}
+
+function parseRatio(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidOptionError('sampleRatio', value, 'accepted: a number from 0 to 1');
+  }
+  return value;
+}
+
+function nonEmptyString(value: unknown, option: string, required: boolean): string | undefined {
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidOptionError(option, value, `accepted: a non-empty string${required ? ' (required)' : ''}`);
+  }
+  return value;
+}
+
+function isSpanProcessor(value: unknown): value is SpanProcessor {
+  const p = value as Partial<Record<keyof SpanProcessor, unknown>> | null;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.onStart === 'function' &&
+    typeof p.onEnd === 'function' &&
+    typeof p.forceFlush === 'function' &&
+    typeof p.shutdown === 'function'
+  );
+}
+
+function isSpanExporter(value: unknown): value is SpanExporter {
+  const e = value as Partial<Record<keyof SpanExporter, unknown>> | null;
+  return typeof e === 'object' && e !== null && typeof e.export === 'function' && typeof e.shutdown === 'function';
+}
+
+/**
+ * Whether the API already has a real provider behind its global proxy. The API does not expose
+ * this directly; its proxy answers with a delegate's tracer only when one is set.
+ */
+function globalProviderRegistered(): boolean {
+  const global = trace.getTracerProvider();
+  if (!(global instanceof ProxyTracerProvider)) return true;
+  return global.getDelegateTracer(TRACER_NAME) !== undefined;
+}
+
+function isGlobalProvider(provider: NodeTracerProvider): boolean {
+  const global = trace.getTracerProvider();
+  return global instanceof ProxyTracerProvider && global.getDelegate() === provider;
+}
