@@ -41,4 +41,11 @@ if (firstRefusal) {
   }
   console.log(`  ${body}`);
 }
+// The same requests as Prometheus sees them (tollgate's registry, served by metricsHandler()).
+const metrics = await (await fetch(new URL('/metrics', url))).text();
+console.log('\na slice of /metrics:');
+for (const line of metrics.split('\n')) {
+  if (/^tollgate_ratelimit_decisions_total|^http_server_request_duration_seconds_count/.test(line))
+    console.log(`  ${line}`);
+}
 await close();

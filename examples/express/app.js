@@ -1,6 +1,6 @@
 // An Express app limited by tollgate: 10 requests per minute per client IP, on the in-memory
 // store, or on Redis when REDIS_URL is set. Run it with `node examples/express/app.js`.
-import { RedisStore, rateLimit } from '@tollgate/express';
+import { metricsHandler, RedisStore, rateLimit, telemetry } from '@tollgate/express';
 import express from 'express';
 
 export const policy = { max: 10, window: '1m', name: 'demo' };
@@ -9,6 +9,8 @@ export const policy = { max: 10, window: '1m', name: 'demo' };
 export async function start({ port = 0, host = '127.0.0.1', redisUrl = process.env.REDIS_URL } = {}) {
   const store = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
   const app = express();
+  app.use(telemetry());
+  app.get('/metrics', metricsHandler());
   app.use(rateLimit({ ...policy, ...(store ? { store } : {}) }));
   app.get('/hello', (_req, res) => {
     res.json({ hello: 'world' });

@@ -1,6 +1,6 @@
 // A Fastify app limited by tollgate: 10 requests per minute per client IP, on the in-memory
 // store, or on Redis when REDIS_URL is set. Run it with `node examples/fastify/app.js`.
-import { RedisStore, rateLimit } from '@tollgate/fastify';
+import { metricsHandler, RedisStore, rateLimit, telemetry } from '@tollgate/fastify';
 import Fastify from 'fastify';
 
 export const policy = { max: 10, window: '1m', name: 'demo' };
@@ -9,7 +9,9 @@ export const policy = { max: 10, window: '1m', name: 'demo' };
 export async function start({ port = 0, host = '127.0.0.1', redisUrl = process.env.REDIS_URL } = {}) {
   const store = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
   const app = Fastify();
+  await app.register(telemetry);
   await app.register(rateLimit, { ...policy, ...(store ? { store } : {}) });
+  app.get('/metrics', { config: { rateLimit: false } }, metricsHandler());
   app.get('/hello', async () => ({ hello: 'world' }));
   const address = await app.listen({ port, host });
   return {

@@ -1,7 +1,7 @@
 // A Koa app limited by tollgate: 10 requests per minute per client IP, on the in-memory
 // store, or on Redis when REDIS_URL is set. Run it with `node examples/koa/app.js`.
 import Router from '@koa/router';
-import { RedisStore, rateLimit } from '@tollgate/koa';
+import { metricsHandler, RedisStore, rateLimit, telemetry } from '@tollgate/koa';
 import Koa from 'koa';
 
 export const policy = { max: 10, window: '1m', name: 'demo' };
@@ -11,10 +11,11 @@ export async function start({ port = 0, host = '127.0.0.1', redisUrl = process.e
   const store = redisUrl ? new RedisStore({ url: redisUrl }) : undefined;
   const app = new Koa();
   const router = new Router();
-  router.get('/hello', (ctx) => {
+  router.get('/metrics', metricsHandler());
+  router.get('/hello', rateLimit({ ...policy, ...(store ? { store } : {}) }), (ctx) => {
     ctx.body = { hello: 'world' };
   });
-  app.use(rateLimit({ ...policy, ...(store ? { store } : {}) }));
+  app.use(telemetry());
   app.use(router.routes());
   const server = app.listen(port, host);
   await new Promise((resolve) => server.once('listening', resolve));

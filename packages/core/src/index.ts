@@ -84,6 +84,7 @@ export {
   prefersOpenMetrics,
   type Scrape,
   scrapeMetrics,
+  validateMetricsHandlerOptions,
 } from './telemetry/scrape.js';
 export { setupTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry/setup.js';
 export { traceOperation, traceSpan } from './telemetry/trace.js';

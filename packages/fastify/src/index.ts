@@ -7,9 +7,11 @@ export {
   RedisStore,
   TollgateError,
 } from '@tollgate/core';
+export { metricsHandler } from './metrics-handler.js';
 export {
   type RateLimitHandler,
   type RateLimitPluginOptions,
   type RouteRateLimitOptions,
   rateLimit,
 } from './rate-limit.js';
+export { type TelemetryOptions, telemetry } from './telemetry.js';

@@ -2,6 +2,7 @@ import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import type { Decision } from '../limiter/decision.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction } from '../options/validate.js';
+import { annotateRateLimit } from '../telemetry/rate-limit-span.js';
 import { bearerToken, ipKey, tokenKey } from './client-key.js';
 import {
   type Contribution,
@@ -100,6 +101,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     }
     const cost = typeof this.cost === 'number' ? this.cost : await this.cost(req);
     const decision = await this.limiter.consume(key, cost);
+    annotateRateLimit(decision, this.limiter.label);
     if (decision.source === 'closed') {
       return {
         action: 'reject',

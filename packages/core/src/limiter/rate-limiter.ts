@@ -10,6 +10,7 @@ import { assertKnownOptions, assertOptionsObject, oneOf, positiveInteger } from 
 import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
+import { decisionOutcome, observeStoreLatency, recordDecision } from '../telemetry/rate-limit-metrics.js';
 import { covers } from './bucket.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
@@ -80,6 +81,8 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export class RateLimiter {
   readonly policies: readonly Policy[];
   readonly name: string | undefined;
+  /** The limiter's name in metrics, spans and logs: its `name`, or its policy id. Never a client key. */
+  readonly label: string;
   readonly failMode: FailMode;
   readonly timeoutMs: number;
   /** Failure counters for the store behind this limiter. */
@@ -112,7 +115,8 @@ export class RateLimiter {
     // Unnamed limiters are keyed by their policies, so identical limiters in a fleet share buckets.
     const id = this.name === undefined ? `p:${this.policies.map((p) => p.id).join('+')}` : `n:${this.name}`;
     this.keyPrefix = `${prefix}:${id}:`;
-    this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.name ?? id);
+    this.label = this.name ?? id;
+    this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.label);
     this.unitCosts = Object.freeze(this.policies.map(() => 1));
   }
 
@@ -124,8 +128,12 @@ export class RateLimiter {
       (store) => store.consume(fullKey, this.policies, costs),
       (local) => local.consume(fullKey, this.policies, costs),
     );
-    if (result === undefined) return unlimitedDecision(this.policies, source === 'open', source);
-    return buildDecision(this.policies, result.tokens, costs, result.allowed, source);
+    const decision =
+      result === undefined
+        ? unlimitedDecision(this.policies, source === 'open', source)
+        : buildDecision(this.policies, result.tokens, costs, result.allowed, source);
+    recordDecision(this.label, decisionOutcome(decision));
+    return decision;
   }
 
   /**
@@ -194,9 +202,11 @@ export class RateLimiter {
       this.health.skipped(this.failMode);
       return this.fallback(fromLocal);
     }
+    const started = performance.now();
     try {
       const pending = fromStore(this.store);
       const result = pending instanceof Promise ? await withTimeout(pending, this.timeoutMs) : pending;
+      observeStoreLatency(this.label, (performance.now() - started) / 1000);
       this.health.succeeded();
       return { result, source: 'store' };
     } catch (error) {

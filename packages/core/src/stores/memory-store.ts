@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { covers, msUntil, refill } from '../limiter/bucket.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { recordEvictions } from '../telemetry/rate-limit-metrics.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -150,7 +151,10 @@ export class MemoryStore implements Store {
     while (this.entries.size >= this.maxKeys) {
       const victim = this.refilledAmongOldest(now) ?? this.entries.keys().next().value;
       if (victim === undefined) return;
-      if ((this.entries.get(victim) as Entry).fullAt > now) this.evictions += 1;
+      if ((this.entries.get(victim) as Entry).fullAt > now) {
+        this.evictions += 1;
+        recordEvictions('memory');
+      }
       this.entries.delete(victim);
     }
   }

@@ -1,4 +1,5 @@
 import { type Metric, type OpenMetricsContentType, Registry } from 'prom-client';
+import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
 import { register } from './registry.js';
 
 /** What a metrics endpoint writes: the body and its `Content-Type`. */
@@ -86,4 +87,9 @@ function openMetricsView(metric: object): Metric {
   }
   // The registry only reads `name`, `type` and `get()` from what it renders (prom-client 15).
   return view as unknown as Metric;
+}
+
+/** `metricsHandler()` takes no options yet; anything given is refused rather than ignored. */
+export function validateMetricsHandlerOptions(options: unknown): void {
+  assertKnownOptions(assertOptionsObject(options, 'metricsHandler'), new Set(), 'metricsHandler');
 }

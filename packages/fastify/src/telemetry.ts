@@ -1,0 +1,53 @@
+import { HttpServerTelemetry, type HttpServerTelemetryOptions, type RequestTelemetry } from '@tollgate/core';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+
+export type TelemetryOptions = HttpServerTelemetryOptions;
+
+const header = (request: FastifyRequest, name: string) => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+const plugin: FastifyPluginAsync<TelemetryOptions> = async (fastify, options) => {
+  const http = new HttpServerTelemetry(options);
+  const requests = new WeakMap<FastifyRequest, { telemetry: RequestTelemetry; error?: unknown }>();
+
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const telemetry = http.start({
+      method: request.method,
+      scheme: request.protocol,
+      path: request.url.split('?', 1)[0] ?? '/',
+      serverAddress: request.hostname,
+      serverPort: request.socket.localPort,
+      clientAddress: request.ip,
+      userAgent: header(request, 'user-agent'),
+      protocolVersion: request.raw.httpVersion,
+      header: (name) => header(request, name),
+    });
+    requests.set(request, { telemetry });
+    // The rest of the hook chain and the handler continue in the span's context.
+    telemetry.run(() => done());
+  });
+  fastify.addHook('onError', async (request, _reply, error) => {
+    const entry = requests.get(request);
+    if (entry !== undefined) entry.error = error;
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const entry = requests.get(request);
+    if (entry === undefined) return;
+    // routeOptions.url is the template (`/users/:id`); a request no route matched has none.
+    entry.telemetry.setRoute(request.is404 ? undefined : request.routeOptions.url);
+    entry.telemetry.end(reply.statusCode, entry.error);
+  });
+};
+
+/**
+ * One OpenTelemetry SERVER span and one `http_server_request_duration_seconds` observation per
+ * request, named and labelled by the route template, never the raw path. Register it before the
+ * rate limiter, so the limiter and the handlers run inside its span.
+ *
+ * @example
+ * await app.register(telemetry);
+ */
+export const telemetry = fp(plugin, { fastify: '5.x', name: '@tollgate/fastify/telemetry' });

@@ -1,0 +1,49 @@
+import { HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
+import type { Context, Middleware } from 'koa';
+
+export type TelemetryOptions = HttpServerTelemetryOptions;
+
+const header = (ctx: Context, name: string) => {
+  const value = ctx.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** The route @koa/router matched (`/api/users/:id`), if any. */
+const routeOf = (ctx: Context) => (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+
+/**
+ * One OpenTelemetry SERVER span and one `http_server_request_duration_seconds` observation per
+ * request, named and labelled by the @koa/router route template, never the raw path. Use it as
+ * the first middleware, so the rate limiter and the handlers run inside its span.
+ *
+ * @example
+ * app.use(telemetry());
+ */
+export function telemetry(options?: TelemetryOptions): Middleware {
+  const http = new HttpServerTelemetry(options);
+  return async function tollgateTelemetry(ctx, next) {
+    const request = http.start({
+      method: ctx.method,
+      scheme: ctx.protocol,
+      path: ctx.path,
+      serverAddress: ctx.hostname,
+      serverPort: ctx.req.socket.localPort,
+      clientAddress: ctx.ip,
+      userAgent: header(ctx, 'user-agent'),
+      protocolVersion: ctx.req.httpVersion,
+      header: (name) => header(ctx, name),
+    });
+    try {
+      await request.run(next);
+    } catch (error) {
+      const route = routeOf(ctx);
+      request.setRoute(typeof route === 'string' ? route : undefined);
+      const status = (error as { status?: unknown; statusCode?: unknown }).status;
+      request.end(typeof status === 'number' && status >= 400 ? status : 500, error);
+      throw error;
+    }
+    const route = routeOf(ctx);
+    request.setRoute(typeof route === 'string' ? route : undefined);
+    request.end(ctx.status);
+  };
+}
