@@ -7,12 +7,13 @@ import { MemoryStore } from '../stores/memory-store.js';
 import { type RedisClientLike, RedisStore } from '../stores/redis-store.js';
 import type { Store } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
+import { claudeMetrics } from './claude-metrics.js';
 import { estimateInputTokens, OutputEstimator } from './estimate.js';
 import { modelFamily } from './families.js';
 import { LEDGER_DAYS, MemoryLedger, RedisLedger, type UsageLedger, utcDay } from './ledger.js';
 import type { ModelPrice } from './prices.js';
 import { PRICES_AS_OF } from './prices.js';
-import { type PriceTable, priceCall, priceTable } from './pricing.js';
+import { type PriceTable, priceCall, priceTable, safeModelId } from './pricing.js';
 import { backoffMs, classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
 import { type ClaudeUsage, rateLimitedInput, TOKEN_KINDS, type TokenCounts, tokenCounts } from './usage.js';
 
@@ -111,7 +112,6 @@ const KNOWN = new Set([
   'logger',
 ]);
 const DEFAULT_LIMITS: FamilyLimits = { rpm: 50, itpm: 30_000, otpm: 8_000 };
-const SAFE_MODEL = /^[A-Za-z0-9._-]{1,64}$/;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -207,6 +207,7 @@ export class ClaudeRateLimiter {
       const decision = buildDecision(policies, result.tokens, costs, false, 'store');
       const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
       if (Date.now() + wait > deadline) throw new RateLimitExceededError(decision);
+      claudeMetrics.wait(model);
       await sleep(wait);
     }
   }
@@ -214,9 +215,10 @@ export class ClaudeRateLimiter {
   /** Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. */
   async recordUsage(model: string, usage: ClaudeUsage, options: RecordOptions = {}): Promise<number> {
     const tokens = tokenCounts(usage);
-    const safe = SAFE_MODEL.test(model) ? model : 'invalid-model-id';
+    const safe = safeModelId(model);
     const { micros, priced } = priceCall(this.prices, safe, tokens, options.batch === true);
     if (!priced) this.logger.warn({ model: safe }, 'Claude model has no price: usage counted as unpriced');
+    claudeMetrics.usage(safe, tokens, micros, priced);
     await this.ledger.record({
       day: utcDay(Date.now()),
       model: safe,
@@ -282,6 +284,7 @@ export class ClaudeRateLimiter {
         await reservation.settle(undefined, (error as { headers?: unknown })?.headers);
         await this.recordUsage(model, { input_tokens: 0, output_tokens: 0 }, { success: false });
         if (failure.kind === 'spend-cap') {
+          claudeMetrics.call(model, 'spend_cap');
           const until = nextMonthStartUtc(Date.now());
           this.spendCap = { until, errorCode: failure.errorCode ?? 'spend_limit_reached' };
           this.logger.error(
@@ -291,10 +294,15 @@ export class ClaudeRateLimiter {
           throw new SpendCapError(this.spendCap.errorCode, new Date(until), { cause: error });
         }
         if (failure.kind === 'ramp') this.halveRate();
-        if (!failure.retry || attempt >= this.maxRetries) throw error;
+        if (!failure.retry || attempt >= this.maxRetries) {
+          claudeMetrics.call(model, 'error');
+          throw error;
+        }
+        claudeMetrics.retry(model, failure.kind);
         await sleep(failure.retryAfterMs ?? backoffMs(attempt, this.baseMs, this.capMs));
         continue;
       }
+      claudeMetrics.call(model, 'success');
       const { usage, headers, requestId } = unpack(result);
       if (usage === undefined) {
         await reservation.settle(undefined, headers);

@@ -9,6 +9,13 @@ export function baseModelId(model: string): string {
   return model.replace(/-(\d{8}|latest)$/, '');
 }
 
+const SAFE_MODEL = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A model id fit for a ledger field or a metric label; anything else (client input?) is not. */
+export function safeModelId(model: string): string {
+  return typeof model === 'string' && SAFE_MODEL.test(model) ? model : 'invalid-model-id';
+}
+
 /** The default table with the caller's entries laid over it, each checked. */
 export function priceTable(overrides: unknown): PriceTable {
   if (overrides === undefined) return DEFAULT_PRICES;

@@ -1,0 +1,78 @@
+// An Express endpoint that forwards Messages API calls to Claude through ClaudeRateLimiter.run:
+// the organisation's per-family limits are kept across every instance (on Redis when REDIS_URL
+// is set), retries follow the API's rules, and every call is priced into a usage ledger.
+//   POST /v1/messages   the Messages API, proxied
+//   GET  /usage         the cost and token report (?days=7)
+//   GET  /metrics       Prometheus: calls, tokens, cost, retries, waits, and HTTP latency
+// With no ANTHROPIC_API_KEY it starts a fake Claude API on loopback and talks to that.
+import Anthropic from '@anthropic-ai/sdk';
+import { ClaudeRateLimiter, RateLimitExceededError, SpendCapError } from '@tollgate/core';
+import { metricsHandler, rateLimit, telemetry } from '@tollgate/express';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { startFakeClaudeApi } from './fake-claude-api.js';
+
+export async function start({ port = 0, host = '127.0.0.1' } = {}) {
+  const fake = process.env.ANTHROPIC_API_KEY ? undefined : await startFakeClaudeApi();
+  // run() owns retries, so the SDK's own are off.
+  const anthropic = new Anthropic({
+    apiKey: process.env.ANTHROPIC_API_KEY ?? 'no-key-needed-for-the-fake-api',
+    maxRetries: 0,
+    ...(fake ? { baseURL: fake.url } : {}),
+  });
+  const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
+  const claude = new ClaudeRateLimiter({
+    ...(redis ? { redis } : {}),
+    limits: { '*': { rpm: 50, itpm: 30_000, otpm: 8_000 } },
+  });
+
+  const app = express();
+  app.use(telemetry());
+  app.get('/metrics', metricsHandler());
+  app.get('/usage', async (req, res, next) => {
+    try {
+      res.json(await claude.getUsageStats({ days: Number(req.query.days ?? 7) }));
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.post(
+    '/v1/messages',
+    rateLimit({ max: 60, window: '1m', key: 'token' }),
+    express.json(),
+    async (req, res, next) => {
+      try {
+        const { data } = await claude.run(req.body.model, req.body, (params) =>
+          anthropic.messages.create(params).withResponse(),
+        );
+        res.json(data);
+      } catch (error) {
+        if (error instanceof RateLimitExceededError) {
+          res.status(429).set('Retry-After', String(error.retryAfter)).json({ error: 'rate limited upstream budget' });
+        } else if (error instanceof SpendCapError) {
+          res.status(402).json({ error: error.message });
+        } else if (typeof error?.status === 'number') {
+          res.status(error.status).json(error.error ?? { error: error.message });
+        } else next(error);
+      }
+    },
+  );
+
+  const server = app.listen(port, host);
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    url: `http://${host}:${server.address().port}`,
+    close: async () => {
+      server.close();
+      await fake?.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { url } = await start({ port: Number(process.env.PORT ?? 3000), host: '0.0.0.0' });
+  console.log(`LLM proxy on ${url}: POST /v1/messages, GET /usage, GET /metrics`);
+  if (!process.env.ANTHROPIC_API_KEY)
+    console.log('(no ANTHROPIC_API_KEY: answering from a fake Claude API on loopback)');
+}

@@ -1,0 +1,85 @@
+import { Counter } from 'prom-client';
+import { BoundedValues } from '../telemetry/bounded-values.js';
+import { defaultFailureLog } from '../telemetry/failure-log.js';
+import { addMetric } from '../telemetry/registry.js';
+import { safeModelId } from './pricing.js';
+import { TOKEN_KINDS, type TokenCounts } from './usage.js';
+
+/** Outcomes of one `run`: `success`, `error` (not retried or out of retries), `spend_cap`. */
+export type ClaudeCallOutcome = 'success' | 'error' | 'spend_cap';
+
+const calls = new Counter<'model' | 'outcome'>({
+  name: 'tollgate_claude_calls_total',
+  help: 'Claude API calls made through ClaudeRateLimiter.run, by model and outcome.',
+  labelNames: ['model', 'outcome'],
+  registers: [],
+});
+const tokens = new Counter<'model' | 'type'>({
+  name: 'tollgate_claude_tokens_total',
+  help: 'Claude API tokens, by model and type (input, cache_write_5m, cache_write_1h, cache_read, output).',
+  labelNames: ['model', 'type'],
+  registers: [],
+});
+const cost = new Counter<'model'>({
+  name: 'tollgate_claude_cost_usd_total',
+  help: 'Claude API cost at list prices, in US dollars, by model; unpriced models are not in it.',
+  labelNames: ['model'],
+  registers: [],
+});
+const unpriced = new Counter<'model'>({
+  name: 'tollgate_claude_unpriced_calls_total',
+  help: 'Claude API calls to a model missing from the price table, by model.',
+  labelNames: ['model'],
+  registers: [],
+});
+const retries = new Counter<'model' | 'reason'>({
+  name: 'tollgate_claude_retries_total',
+  help: 'Claude API calls retried by ClaudeRateLimiter.run, by model and reason.',
+  labelNames: ['model', 'reason'],
+  registers: [],
+});
+const waits = new Counter<'model'>({
+  name: 'tollgate_claude_limiter_waits_total',
+  help: 'Times a Claude API call waited for its family budget before being admitted.',
+  labelNames: ['model'],
+  registers: [],
+});
+for (const metric of [calls, tokens, cost, unpriced, retries, waits]) addMetric(metric);
+
+/** Model ids come from callers (a proxy may pass client input): at most 50 label values. */
+const models = new BoundedValues(50);
+const TYPE_LABEL: Record<(typeof TOKEN_KINDS)[number], string> = {
+  input: 'input',
+  cacheWrite5m: 'cache_write_5m',
+  cacheWrite1h: 'cache_write_1h',
+  cacheRead: 'cache_read',
+  output: 'output',
+};
+
+function guard(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    defaultFailureLog.report(what, error);
+  }
+}
+
+export const claudeMetrics = {
+  call(model: string, outcome: ClaudeCallOutcome): void {
+    guard('claude calls metric', () => calls.labels(models.label(safeModelId(model)), outcome).inc());
+  },
+  usage(model: string, counts: TokenCounts, micros: number, priced: boolean): void {
+    guard('claude usage metrics', () => {
+      const label = models.label(safeModelId(model));
+      for (const kind of TOKEN_KINDS) if (counts[kind] > 0) tokens.labels(label, TYPE_LABEL[kind]).inc(counts[kind]);
+      if (priced) cost.labels(label).inc(micros / 1_000_000);
+      else unpriced.labels(label).inc();
+    });
+  },
+  retry(model: string, reason: string): void {
+    guard('claude retries metric', () => retries.labels(models.label(safeModelId(model)), reason).inc());
+  },
+  wait(model: string): void {
+    guard('claude waits metric', () => waits.labels(models.label(safeModelId(model))).inc());
+  },
+};
