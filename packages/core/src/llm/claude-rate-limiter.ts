@@ -168,8 +168,8 @@ export class ClaudeRateLimiter {
         'the Claude limiter needs a store with adjust() and lower(): MemoryStore or RedisStore',
       );
     }
-    this.limits = parseLimits(opts.limits);
     this.families = opts.families as Record<string, string> | undefined;
+    this.limits = byFamily(parseLimits(opts.limits), this.families);
     this.prices = priceTable(opts.pricing);
     const retry = assertOptionsObject(opts.retry, 'retry');
     assertKnownOptions(retry, new Set(['maxRetries', 'baseMs', 'capMs']), 'retry');
@@ -218,8 +218,7 @@ export class ClaudeRateLimiter {
     const safe = safeModelId(model);
     const { micros, priced } = priceCall(this.prices, safe, tokens, options.batch === true);
     if (!priced) this.logger.warn({ model: safe }, 'Claude model has no price: usage counted as unpriced');
-    claudeMetrics.usage(safe, tokens, micros, priced);
-    await this.ledger.record({
+    const recorded = await this.ledger.record({
       day: utcDay(Date.now()),
       model: safe,
       tokens,
@@ -228,6 +227,8 @@ export class ClaudeRateLimiter {
       success: options.success !== false,
       requestId: options.requestId,
     });
+    // A request id seen before was counted then: neither the ledger nor the metrics count it again.
+    if (recorded) claudeMetrics.usage(safe, tokens, micros, priced);
     return micros / 1_000_000;
   }
 
@@ -298,8 +299,14 @@ export class ClaudeRateLimiter {
           claudeMetrics.call(model, 'error');
           throw error;
         }
+        const wait = failure.retryAfterMs ?? backoffMs(attempt, this.baseMs, this.capMs);
+        // A server that asks for a longer wait than the caller allows gets its error back now.
+        if (wait > (estimate.waitMs ?? this.maxWaitMs)) {
+          claudeMetrics.call(model, 'error');
+          throw error;
+        }
         claudeMetrics.retry(model, failure.kind);
-        await sleep(failure.retryAfterMs ?? backoffMs(attempt, this.baseMs, this.capMs));
+        await sleep(wait);
         continue;
       }
       claudeMetrics.call(model, 'success');
@@ -330,10 +337,11 @@ export class ClaudeRateLimiter {
       outputTokens: output,
       settle: async (usage, headers) => {
         if (settled) return;
+        // Malformed usage throws here, before anything is marked or moved.
+        const tokens = usage === undefined ? undefined : tokenCounts(usage);
         settled = true;
         let deltas = [0, -input, -output];
-        if (usage !== undefined) {
-          const tokens = tokenCounts(usage);
+        if (tokens !== undefined) {
           deltas = [0, rateLimitedInput(tokens) - input, tokens.output - output];
           this.outputs.observe(model, tokens.output);
         }
@@ -353,11 +361,11 @@ export class ClaudeRateLimiter {
     let policies = this.policies.get(family);
     if (policies === undefined) {
       const limits = this.limits[family] ?? this.limits['*'] ?? DEFAULT_LIMITS;
-      policies = [
-        createPolicy({ max: limits.rpm, window: 60_000 }),
-        createPolicy({ max: limits.itpm, window: 60_000 }),
-        createPolicy({ max: limits.otpm, window: 60_000 }),
-      ];
+      // Each bucket gets its own field even when two limits are equal.
+      policies = (['rpm', 'itpm', 'otpm'] as const).map((kind) => {
+        const policy = createPolicy({ max: limits[kind], window: 60_000 });
+        return Object.freeze({ ...policy, id: `${kind}:${policy.id}` });
+      });
       this.policies.set(family, policies);
     }
     return policies;
@@ -443,6 +451,27 @@ function parseLimits(value: unknown): Readonly<Record<string, FamilyLimits>> {
       itpm: positiveInteger(l.itpm, `limits.${name}.itpm`),
       otpm: positiveInteger(l.otpm, `limits.${name}.otpm`),
     };
+  }
+  return Object.freeze(out);
+}
+
+/** Limits given by model id apply to the model's whole family (which shares one budget). */
+function byFamily(
+  limits: Readonly<Record<string, FamilyLimits>>,
+  families: Readonly<Record<string, string>> | undefined,
+): Readonly<Record<string, FamilyLimits>> {
+  const out: Record<string, FamilyLimits> = {};
+  for (const [name, value] of Object.entries(limits)) {
+    const family = name === '*' ? name : modelFamily(name, families);
+    const seen = out[family];
+    if (seen !== undefined && (seen.rpm !== value.rpm || seen.itpm !== value.itpm || seen.otpm !== value.otpm)) {
+      throw new InvalidOptionError(
+        `limits.${name}`,
+        value,
+        `it shares the ${family} budget with another entry that sets different limits`,
+      );
+    }
+    out[family] = value;
   }
   return Object.freeze(out);
 }

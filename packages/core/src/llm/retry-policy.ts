@@ -60,7 +60,7 @@ export function classifyFailure(error: unknown): Failure {
   const requestId = typeof e.requestID === 'string' ? e.requestID : headerValue(headers, 'request-id');
 
   let kind: FailureKind;
-  if (status === undefined) kind = 'connection';
+  if (status === undefined) kind = isConnectionError(e) ? 'connection' : 'client';
   else if (status === 429)
     kind = errorCode && SPEND_CAPS.has(errorCode) ? 'spend-cap' : errorCode === 'ramp_limit_exceeded' ? 'ramp' : 'rate';
   else if (status === 529) kind = 'overloaded';
@@ -76,6 +76,19 @@ export function classifyFailure(error: unknown): Failure {
   // A user abort is not a failure to retry.
   if (status === undefined && (e.name === 'APIUserAbortError' || e.name === 'AbortError')) retry = false;
   return { kind, status, retry, retryAfterMs: retryAfterMs(headers), errorCode, requestId };
+}
+
+const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+/**
+ * The SDK's connection errors, or a socket error from the network: worth retrying. Anything else
+ * without an HTTP status (a TypeError in the caller's callback, say) is a bug, not a blip.
+ */
+function isConnectionError(e: Record<string, unknown>): boolean {
+  const kind = typeof e.name === 'string' && e.name !== 'Error' ? e.name : (e.constructor as { name?: string }).name;
+  if (kind === 'APIConnectionError' || kind === 'APIConnectionTimeoutError') return true;
+  const code = e.code ?? (e.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && CONNECTION_CODES.has(code);
 }
 
 /** Exponential backoff with full jitter: a uniform wait in [0, min(cap, base × 2^attempt)). */
