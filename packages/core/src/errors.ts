@@ -33,6 +33,8 @@ export const ErrorCodes = {
   INVALID_USAGE: 'TOLLGATE_INVALID_USAGE',
   /** The Claude API answered with a spend-cap 429: calls are refused until the cap resets. */
   SPEND_CAP_REACHED: 'TOLLGATE_SPEND_CAP_REACHED',
+  /** A daily or monthly spend budget set on ClaudeRateLimiter has no room for the call. */
+  BUDGET_EXCEEDED: 'TOLLGATE_BUDGET_EXCEEDED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -122,5 +124,22 @@ export class SpendCapError extends TollgateError {
     this.name = 'SpendCapError';
     this.until = until;
     this.errorCode = errorCode;
+  }
+}
+
+/** A spend budget of ClaudeRateLimiter has no room for the call's worst-case cost. */
+export class BudgetExceededError extends TollgateError {
+  readonly period: 'daily' | 'monthly';
+  /** When the period ends and the budget starts again. */
+  readonly until: Date;
+
+  constructor(period: 'daily' | 'monthly', until: Date) {
+    super(
+      ErrorCodes.BUDGET_EXCEEDED,
+      `The ${period} Claude spend budget is reached; it starts again at ${until.toISOString()}`,
+    );
+    this.name = 'BudgetExceededError';
+    this.period = period;
+    this.until = until;
   }
 }

@@ -1,5 +1,6 @@
 export { type Duration, parseDuration } from './duration.js';
 export {
+  BudgetExceededError,
   type ErrorCode,
   ErrorCodes,
   InvalidOptionError,

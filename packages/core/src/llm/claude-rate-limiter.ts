@@ -1,4 +1,11 @@
-import { ErrorCodes, InvalidOptionError, RateLimitExceededError, SpendCapError, TollgateError } from '../errors.js';
+import {
+  BudgetExceededError,
+  ErrorCodes,
+  InvalidOptionError,
+  RateLimitExceededError,
+  SpendCapError,
+  TollgateError,
+} from '../errors.js';
 import { buildDecision } from '../limiter/decision.js';
 import { createPolicy, type Policy } from '../limiter/policy.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
@@ -7,6 +14,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import { type RedisClientLike, RedisStore } from '../stores/redis-store.js';
 import type { Store } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
+import { type BudgetPeriod, type BudgetStore, budgetPeriods, MemoryBudgetStore, RedisBudgetStore } from './budget.js';
 import { claudeMetrics } from './claude-metrics.js';
 import { estimateInputTokens, OutputEstimator } from './estimate.js';
 import { modelFamily } from './families.js';
@@ -46,6 +54,12 @@ export interface ClaudeRateLimiterOptions {
   maxWaitMs?: number;
   /** How long the admission rate takes to recover after a ramp 429 halves it (default 300,000 ms). */
   rampRecoveryMs?: number;
+  /**
+   * Spend caps in USD per UTC day and month, for the app or, when a call names a `tenant`, per
+   * tenant. A call is admitted only if its worst-case cost (its input estimate and `max_tokens`
+   * of output) fits, so concurrent calls cannot overshoot; the real cost is charged after it.
+   */
+  budgets?: { daily?: number; monthly?: number };
   logger?: Logger;
 }
 
@@ -59,6 +73,8 @@ export interface CallEstimate {
   request?: unknown;
   /** Overrides `maxWaitMs` for this call. */
   waitMs?: number;
+  /** Whose spend budget the call counts against (a customer or API key id); the app's without one. */
+  tenant?: string;
 }
 
 /** Budget held for one admitted call until its real usage is known. Settle it exactly once. */
@@ -109,8 +125,11 @@ const KNOWN = new Set([
   'retry',
   'maxWaitMs',
   'rampRecoveryMs',
+  'budgets',
   'logger',
 ]);
+/** A budget hold left by a process that died stops counting after this long. */
+const BUDGET_HOLD_MS = 10 * 60_000;
 const DEFAULT_LIMITS: FamilyLimits = { rpm: 50, itpm: 30_000, otpm: 8_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -127,6 +146,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class ClaudeRateLimiter {
   private readonly store: Store;
   private readonly ledger: UsageLedger;
+  private readonly budgetStore: BudgetStore;
+  private readonly budgets: { daily?: number; monthly?: number } | undefined;
   private readonly prices: PriceTable;
   private readonly limits: Readonly<Record<string, FamilyLimits>>;
   private readonly families: Readonly<Record<string, string>> | undefined;
@@ -153,14 +174,18 @@ export class ClaudeRateLimiter {
       const client = opts.redis as RedisClientLike;
       this.store = new RedisStore({ client });
       this.ledger = new RedisLedger(async () => client, this.prefix);
+      this.budgetStore = new RedisBudgetStore(async () => client, this.prefix);
     } else if (opts.store instanceof RedisStore) {
       const store = opts.store;
       this.store = store;
       this.ledger = new RedisLedger(() => store.getClient(), this.prefix);
+      this.budgetStore = new RedisBudgetStore(() => store.getClient(), this.prefix);
     } else {
       this.store = (opts.store as Store | undefined) ?? new MemoryStore();
       this.ledger = new MemoryLedger();
+      this.budgetStore = new MemoryBudgetStore();
     }
+    this.budgets = parseBudgets(opts.budgets);
     if (typeof this.store.adjust !== 'function' || typeof this.store.lower !== 'function') {
       throw new InvalidOptionError(
         'store',
@@ -200,16 +225,42 @@ export class ClaudeRateLimiter {
     const requests = Math.min(rpm.capacity, 1 / this.rampFactor());
     const costs = [requests, input, output];
     const key = this.bucketKey(family);
+    const budget = await this.holdBudget(model, estimate.tenant, input, estimate.maxTokens ?? otpm.capacity);
     const deadline = Date.now() + (estimate.waitMs ?? this.maxWaitMs);
-    for (;;) {
-      const result = await this.store.consume(key, policies, costs);
-      if (result.allowed) return this.reservation(model, family, key, policies, input, output);
-      const decision = buildDecision(policies, result.tokens, costs, false, 'store');
-      const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
-      if (Date.now() + wait > deadline) throw new RateLimitExceededError(decision);
-      claudeMetrics.wait(model);
-      await sleep(wait);
+    try {
+      for (;;) {
+        const result = await this.store.consume(key, policies, costs);
+        if (result.allowed) return this.reservation(model, family, key, policies, input, output, budget);
+        const decision = buildDecision(policies, result.tokens, costs, false, 'store');
+        const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
+        if (Date.now() + wait > deadline) throw new RateLimitExceededError(decision);
+        claudeMetrics.wait(model);
+        await sleep(wait);
+      }
+    } catch (error) {
+      if (budget !== undefined) await this.budgetStore.settle(budget.periods, budget.id, 0);
+      throw error;
     }
+  }
+
+  /** Holds the call's worst-case cost against every budget that is set, or throws BudgetExceededError. */
+  private async holdBudget(
+    model: string,
+    tenant: string | undefined,
+    input: number,
+    maxOutput: number,
+  ): Promise<{ periods: BudgetPeriod[]; id: string } | undefined> {
+    if (this.budgets === undefined) return undefined;
+    if (tenant !== undefined && (typeof tenant !== 'string' || tenant.length === 0)) {
+      throw new InvalidOptionError('tenant', tenant, 'accepted: a non-empty string');
+    }
+    const scope = tenant === undefined ? 'app' : `t-${storeKey(tenant)}`;
+    const periods = budgetPeriods(scope, this.budgets, Date.now());
+    const zero = { input: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, output: 0 };
+    const worst = priceCall(this.prices, safeModelId(model), { ...zero, input, output: maxOutput }).micros;
+    const held = await this.budgetStore.reserve(periods, worst, Date.now() + BUDGET_HOLD_MS);
+    if ('refused' in held) throw new BudgetExceededError(held.refused.period, new Date(held.refused.endsAt));
+    return { periods, id: held.id };
   }
 
   /** Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. */
@@ -328,6 +379,7 @@ export class ClaudeRateLimiter {
     policies: readonly Policy[],
     input: number,
     output: number,
+    budget: { periods: BudgetPeriod[]; id: string } | undefined,
   ): Reservation {
     let settled = false;
     return {
@@ -346,6 +398,10 @@ export class ClaudeRateLimiter {
           this.outputs.observe(model, tokens.output);
         }
         await (this.store.adjust as NonNullable<Store['adjust']>)(key, policies, deltas);
+        if (budget !== undefined) {
+          const spent = tokens === undefined ? 0 : priceCall(this.prices, safeModelId(model), tokens).micros;
+          await this.budgetStore.settle(budget.periods, budget.id, spent);
+        }
         const ceilings = serverRemaining(headers, policies);
         if (ceilings !== undefined) await (this.store.lower as NonNullable<Store['lower']>)(key, policies, ceilings);
       },
@@ -474,6 +530,22 @@ function byFamily(
     out[family] = value;
   }
   return Object.freeze(out);
+}
+
+function parseBudgets(value: unknown): { daily?: number; monthly?: number } | undefined {
+  if (value === undefined) return undefined;
+  const budgets = assertOptionsObject(value, 'budgets');
+  assertKnownOptions(budgets, new Set(['daily', 'monthly']), 'budgets');
+  const out: { daily?: number; monthly?: number } = {};
+  for (const period of ['daily', 'monthly'] as const) {
+    const usd = budgets[period];
+    if (usd === undefined) continue;
+    if (typeof usd !== 'number' || !Number.isFinite(usd) || usd <= 0) {
+      throw new InvalidOptionError(`budgets.${period}`, usd, 'accepted: an amount in US dollars > 0');
+    }
+    out[period] = usd;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 function optionalCount(value: unknown, option: string): number | undefined {
