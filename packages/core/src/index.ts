@@ -10,6 +10,7 @@ export {
   TollgateError,
 } from './errors.js';
 export { bearerToken, ipKey, tokenKey } from './http/client-key.js';
+export { firstHeader } from './http/header.js';
 export {
   type Contribution,
   type HeaderList,

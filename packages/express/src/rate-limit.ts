@@ -1,5 +1,6 @@
 import {
   type Decision,
+  firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
   type RateLimiter,
@@ -18,10 +19,7 @@ export type RateLimitMiddleware = RequestHandler & { readonly limiter: RateLimit
 const reader: RequestReader<Request> = {
   // Express's own req.ip: `app.set('trust proxy', …)` alone decides whether X-Forwarded-For counts.
   ip: (req) => req.ip,
-  header: (req, name) => {
-    const value = req.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  },
+  header: (req, name) => firstHeader(req.headers, name),
 };
 
 /**

@@ -1,12 +1,9 @@
-import { HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
+import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
 import type { Request, RequestHandler } from 'express';
 
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
-const header = (req: Request, name: string) => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
+const header = (req: Request, name: string) => firstHeader(req.headers, name);
 
 /** `baseUrl + route.path` once the router matched, e.g. `/api/users/:id`; undefined for none. */
 function routeOf(req: Request): string | undefined {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   type Decision,
+  firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
   InvalidOptionError,
@@ -41,10 +42,7 @@ declare module 'fastify' {
 const reader: RequestReader<FastifyRequest> = {
   // Fastify's own request.ip: the `trustProxy` server option alone decides.
   ip: (request) => request.ip,
-  header: (request, name) => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  },
+  header: (request, name) => firstHeader(request.headers, name),
 };
 
 const POLICY_FIELDS = ['max', 'window', 'burst', 'policies', 'name'] as const;

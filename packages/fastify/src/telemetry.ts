@@ -1,13 +1,15 @@
-import { HttpServerTelemetry, type HttpServerTelemetryOptions, type RequestTelemetry } from '@tollgate/core';
+import {
+  firstHeader,
+  HttpServerTelemetry,
+  type HttpServerTelemetryOptions,
+  type RequestTelemetry,
+} from '@tollgate/core';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
-const header = (request: FastifyRequest, name: string) => {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
+const header = (request: FastifyRequest, name: string) => firstHeader(request.headers, name);
 
 const plugin: FastifyPluginAsync<TelemetryOptions> = async (fastify, options) => {
   const http = new HttpServerTelemetry(options);

@@ -1,5 +1,6 @@
 import {
   type Decision,
+  firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
   type RateLimiter,
@@ -18,10 +19,7 @@ export type RateLimitMiddleware = Middleware & { readonly limiter: RateLimiter }
 const reader: RequestReader<Context> = {
   // Koa's own ctx.ip: `app.proxy` (and `app.proxyIpHeader`, `app.maxIpsCount`) alone decide trust.
   ip: (ctx) => ctx.ip,
-  header: (ctx, name) => {
-    const value = ctx.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  },
+  header: (ctx, name) => firstHeader(ctx.headers, name),
 };
 
 /**

@@ -1,12 +1,9 @@
-import { HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
+import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
 import type { Context, Middleware } from 'koa';
 
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
-const header = (ctx: Context, name: string) => {
-  const value = ctx.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
+const header = (ctx: Context, name: string) => firstHeader(ctx.headers, name);
 
 /** The route @koa/router matched (`/api/users/:id`), if any. */
 const routeOf = (ctx: Context) => (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
