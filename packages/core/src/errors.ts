@@ -37,6 +37,7 @@ export const ErrorCodes = {
   BUDGET_EXCEEDED: 'TOLLGATE_BUDGET_EXCEEDED',
 } as const;
 
+/** One of the `ErrorCodes` values, e.g. `'TOLLGATE_RATE_LIMITED'`. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /** Base class of every error tollgate throws. */

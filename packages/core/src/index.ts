@@ -1,3 +1,11 @@
+/**
+ * tollgate's framework-neutral core: the token-bucket `RateLimiter`, the memory and Redis
+ * stores, the HTTP decision logic the adapters share, telemetry (tracing, Prometheus metrics)
+ * and the Claude API limiter.
+ *
+ * @packageDocumentation
+ * @module @tollgate/core
+ */
 export { type Duration, parseDuration } from './duration.js';
 export {
   BudgetExceededError,
@@ -26,6 +34,14 @@ export {
 } from './http/http-limiter.js';
 export { PROBLEM_CONTENT_TYPE, QUOTA_EXCEEDED_TYPE } from './http/problem.js';
 export { EPSILON, msUntil, refill } from './limiter/bucket.js';
+export {
+  CIRCUIT_DEFAULTS,
+  type CircuitBreaker,
+  type CircuitConfig,
+  type CircuitOptions,
+  type CircuitState,
+  type CircuitTransition,
+} from './limiter/circuit-breaker.js';
 export type { Decision, DecisionSource, PolicyStatus } from './limiter/decision.js';
 export type { Policy, PolicyOptions } from './limiter/policy.js';
 export {
@@ -55,6 +71,7 @@ export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './stor
 export type { BucketSpec, Store, StoreResult } from './stores/store.js';
 export { OVERFLOW_LABEL } from './telemetry/bounded-values.js';
 export { DURATION_BUCKETS } from './telemetry/buckets.js';
+export { CIRCUIT_STATE_VALUES } from './telemetry/circuit-metrics.js';
 export { UNMATCHED_ROUTE } from './telemetry/http-metrics.js';
 export {
   type HttpRequestInfo,

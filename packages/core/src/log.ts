@@ -3,9 +3,13 @@
  * Fastify `request.log`, a pino or a bunyan logger can be passed as it is.
  */
 export interface Logger {
+  /** Detail nobody needs in production (a circuit probe); optional. */
   debug?(fields: object, message: string): void;
+  /** A normal event worth a line. */
   info(fields: object, message: string): void;
+  /** Something degraded but handled, such as a store recovering. */
   warn(fields: object, message: string): void;
+  /** A failure that needs attention, such as a store failing. */
   error(fields: object, message: string): void;
 }
 

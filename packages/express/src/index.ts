@@ -1,3 +1,10 @@
+/**
+ * tollgate for Express 4.18+ and 5: `rateLimit()`, `telemetry()` and `metricsHandler()`
+ * middleware.
+ *
+ * @packageDocumentation
+ * @module @tollgate/express
+ */
 export {
   type Decision,
   ErrorCodes,

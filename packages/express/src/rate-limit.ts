@@ -11,6 +11,10 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 /** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (req: Request, res: Response, next: NextFunction, decision: Decision) => unknown;
 
+/**
+ * The options of `rateLimit()`: the `RateLimiter` options plus `key`, `cost`, `skip`, `headers`, `handler`,
+ * `ipv6Subnet`.
+ */
 export type RateLimitOptions = HttpRateLimitOptions<Request, RateLimitHandler>;
 
 /** The middleware, with the limiter behind it for `peek` and `reset`. */
@@ -41,7 +45,8 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       .then((outcome) => {
         for (const [name, value] of outcome.headers) res.setHeader(name, value);
         if (outcome.action === 'next') return next();
-        if (handler !== undefined && outcome.status === 429) return handler(req, res, next, outcome.decision);
+        if (handler !== undefined && outcome.status === 429)
+          return handler(req, res.status(429), next, outcome.decision);
         res.status(outcome.status).type(outcome.contentType).send(outcome.body);
       })
       .catch(next);

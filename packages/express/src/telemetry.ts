@@ -1,6 +1,7 @@
 import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
 import type { Request, RequestHandler } from 'express';
 
+/** The options of `telemetry()`: `maxRoutes` and `logger`. */
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
 const header = (req: Request, name: string) => firstHeader(req.headers, name);

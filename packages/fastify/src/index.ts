@@ -1,3 +1,10 @@
+/**
+ * tollgate for Fastify 5: the `rateLimit` and `telemetry` plugins and the `metricsHandler()`
+ * route handler.
+ *
+ * @packageDocumentation
+ * @module @tollgate/fastify
+ */
 export {
   type Decision,
   ErrorCodes,

@@ -7,6 +7,7 @@ import {
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
+/** The options of the `telemetry` plugin: `maxRoutes` and `logger`. */
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
 const header = (request: FastifyRequest, name: string) => firstHeader(request.headers, name);

@@ -1,3 +1,9 @@
+/**
+ * tollgate for Koa 2 and 3: `rateLimit()`, `telemetry()` and `metricsHandler()` middleware.
+ *
+ * @packageDocumentation
+ * @module @tollgate/koa
+ */
 export {
   type Decision,
   ErrorCodes,

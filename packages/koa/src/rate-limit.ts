@@ -11,6 +11,10 @@ import type { Context, Middleware } from 'koa';
 /** Shapes the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (ctx: Context, decision: Decision) => unknown;
 
+/**
+ * The options of `rateLimit()`: the `RateLimiter` options plus `key`, `cost`, `skip`, `headers`, `handler`,
+ * `ipv6Subnet`.
+ */
 export type RateLimitOptions = HttpRateLimitOptions<Context, RateLimitHandler>;
 
 /** The middleware, with the limiter behind it for `peek` and `reset`. */

@@ -1,6 +1,7 @@
 import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
 import type { Context, Middleware } from 'koa';
 
+/** The options of `telemetry()`: `maxRoutes` and `logger`. */
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
 const header = (ctx: Context, name: string) => firstHeader(ctx.headers, name);

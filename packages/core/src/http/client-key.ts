@@ -6,9 +6,13 @@ import ipaddr from 'ipaddr.js';
  * The key of a client by IP: IPv4 as it is (IPv4-mapped IPv6 unwrapped), IPv6 grouped by its
  * `/subnet` network, since one IPv6 client commonly holds a whole /64. Anything that does not
  * parse as an IP is returned marked, and the store key layer hashes it.
+ *
+ * A missing address (the framework could not tell who the client is: an app on a Unix socket,
+ * or behind a proxy it was not told to trust) has no key: `undefined`. Giving every such
+ * request one shared key would let one client exhaust the limit for all of them.
  */
-export function ipKey(ip: string | undefined, ipv6Subnet: number): string {
-  if (ip === undefined || ip === '') return 'ip:unknown';
+export function ipKey(ip: string | undefined, ipv6Subnet: number): string | undefined {
+  if (ip === undefined || ip === '') return undefined;
   if (isIP(ip) === 0) return `ip:invalid:${digest(ip)}`;
   let addr = ipaddr.parse(ip);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {

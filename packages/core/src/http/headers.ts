@@ -6,6 +6,7 @@ export type HeaderMode = 'draft-11' | 'draft-7' | 'draft-6' | 'legacy';
 
 export const HEADER_MODES: readonly HeaderMode[] = ['draft-11', 'draft-7', 'draft-6', 'legacy'];
 
+/** Response header fields as `[name, value]` pairs, in the order they are to be set. */
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
 /** One limiter's decision on a request, as stacked limiters report them. */

@@ -1,6 +1,7 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import type { Decision } from '../limiter/decision.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
+import { consoleLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction } from '../options/validate.js';
 import { annotateRateLimit } from '../telemetry/rate-limit-span.js';
 import { bearerToken, ipKey, tokenKey } from './client-key.js';
@@ -34,6 +35,7 @@ export type HttpRateLimitOptions<Req, Handler> = RateLimiterOptions & {
 
 /** How an adapter reads its framework's request. */
 export interface RequestReader<Req> {
+  /** The client address as the framework reports it (its trust-proxy setting applied), if known. */
   ip(req: Req): string | undefined;
   /** A header's value by lower-case name; the first, if repeated. */
   header(req: Req, name: string): string | undefined;
@@ -49,10 +51,45 @@ export type Outcome =
       readonly contentType: string;
       readonly body: string;
       readonly decision: Decision;
+    }
+  | {
+      /** `key: 'ip'` (or `'token'` without a token) and the framework gave no client address. */
+      readonly action: 'reject';
+      readonly status: 500;
+      readonly headers: HeaderList;
+      readonly contentType: string;
+      readonly body: string;
+      readonly decision: undefined;
     };
 
 const HTTP_OPTIONS = new Set([...RATE_LIMITER_OPTIONS, 'key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet']);
 const SKIPPED: Outcome = Object.freeze({ action: 'next', headers: [], decision: undefined });
+
+/** How often, at most, refusals of requests without a client address are logged again. */
+const UNKNOWN_CLIENT_LOG_MS = 60_000;
+
+const UNKNOWN_CLIENT_MESSAGE =
+  'tollgate: refused a request whose client address is unknown (500), rather than putting every such ' +
+  'request in one shared bucket. The app is most likely on a Unix socket or behind a proxy it does not ' +
+  "trust: tell the framework to trust the proxy (Express: app.set('trust proxy', 1); Koa: app.proxy = true " +
+  'and app.maxIpsCount = 1; Fastify: Fastify({ trustProxy: 1 })), or give rateLimit a `key` function.';
+
+/**
+ * The response to a request that has no client address. Why not let it through unlimited, or
+ * limit it under one shared key? A shared key lets one client exhaust the limit for every
+ * other such client (the whole site, for an app on a Unix socket behind a proxy it was not told
+ * to trust), and letting it through turns that deployment mistake into a silent bypass of the
+ * limit: a login limiter that limits nothing. Refusing makes the mistake visible on the first
+ * request, and the log line says how to fix it. A 500, since the fault is the server's: over
+ * TCP every client has an address, so a client cannot bring this about for itself (the other
+ * case is a connection already gone, whose response nobody reads).
+ */
+const UNKNOWN_CLIENT_BODY = JSON.stringify({
+  type: 'about:blank',
+  title: 'Internal Server Error',
+  status: 500,
+  detail: 'The server cannot identify the client to apply its rate limit.',
+});
 
 /** Decisions already made on a request, by every limiter it passed through. */
 const contributions = new WeakMap<object, Contribution[]>();
@@ -65,7 +102,11 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   readonly limiter: RateLimiter;
   readonly handler: Handler | undefined;
   private readonly reader: RequestReader<Req>;
-  private readonly key: (req: Req) => MaybePromise<string>;
+  /** Returns undefined only for the built-in keys, when the client address is unknown. */
+  private readonly key: (req: Req) => MaybePromise<string | undefined>;
+  private readonly builtInKey: boolean;
+  private readonly logger: Logger;
+  private unknownClients = { refused: 0, unlogged: 0, lastLog: Number.NEGATIVE_INFINITY };
   private readonly cost: number | ((req: Req) => MaybePromise<number>);
   private readonly skip: ((req: Req) => MaybePromise<boolean>) | undefined;
   private readonly headerMode: HeaderMode | undefined;
@@ -78,6 +119,9 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     this.limiter = new RateLimiter(limiterOptions as unknown as RateLimiterOptions);
     this.reader = reader;
     this.key = this.parseKey(key, parseSubnet(ipv6Subnet));
+    this.builtInKey = typeof key !== 'function';
+    // Already validated by the RateLimiter.
+    this.logger = (limiterOptions.logger as Logger | undefined) ?? consoleLogger;
     this.cost = parseCost(cost, this.limiter);
     this.skip = optionalFunction(skip, 'skip');
     this.handler = optionalFunction<Handler>(handler, 'handler');
@@ -93,9 +137,11 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     );
   }
 
+  /** Decides one request: skip, key, cost, the limiter's decision, and the headers and body to send. */
   async handle(req: Req): Promise<Outcome> {
     if (this.skip !== undefined && (await this.skip(req)) === true) return SKIPPED;
     const key = await this.key(req);
+    if (key === undefined && this.builtInKey) return this.unknownClient();
     if (typeof key !== 'string' || key.length === 0) {
       throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: the `key` function must return a non-empty string');
     }
@@ -126,6 +172,30 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     };
   }
 
+  /** Refuses a request with no client address, and says how to fix that: at once, then once a minute. */
+  private unknownClient(): Outcome {
+    const seen = this.unknownClients;
+    seen.refused += 1;
+    seen.unlogged += 1;
+    const now = Date.now();
+    if (now - seen.lastLog >= UNKNOWN_CLIENT_LOG_MS) {
+      this.logger.error(
+        { limiter: this.limiter.label, refused: seen.unlogged, total: seen.refused },
+        UNKNOWN_CLIENT_MESSAGE,
+      );
+      seen.lastLog = now;
+      seen.unlogged = 0;
+    }
+    return {
+      action: 'reject',
+      status: 500,
+      headers: [],
+      contentType: PROBLEM_CONTENT_TYPE,
+      body: UNKNOWN_CLIENT_BODY,
+      decision: undefined,
+    };
+  }
+
   private headersFor(req: Req, decision: Decision): HeaderList {
     // A request let through because the store is down says nothing about any quota.
     if (this.headerMode === undefined || decision.source === 'open') return [];
@@ -140,7 +210,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     return rateLimitHeaders(mode, same, Date.now());
   }
 
-  private parseKey(key: unknown, subnet: number): (req: Req) => MaybePromise<string> {
+  private parseKey(key: unknown, subnet: number): (req: Req) => MaybePromise<string | undefined> {
     const { reader } = this;
     if (key === undefined || key === 'ip') return (req) => ipKey(reader.ip(req), subnet);
     if (key === 'token') {

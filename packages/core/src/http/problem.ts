@@ -1,6 +1,7 @@
 /** RFC 9457 problem type for an exhausted quota, from draft-ietf-httpapi-ratelimit-headers. */
 export const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded';
 
+/** The media type of RFC 9457 problem details: the `Content-Type` of every refusal tollgate sends. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** The body of a 429: which policies refused the request. */

@@ -72,7 +72,11 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function limiterWith(mode: Mode, failMode: FailMode | undefined, extra: { max?: number; timeoutMs?: number } = {}) {
+function limiterWith(
+  mode: Mode,
+  failMode: FailMode | undefined,
+  extra: { max?: number; timeoutMs?: number; circuit?: false } = {},
+) {
   const store = switchableStore(mode);
   cleanups.push(() => store.backing.close());
   const logger = collectingLogger();
@@ -83,6 +87,7 @@ function limiterWith(mode: Mode, failMode: FailMode | undefined, extra: { max?: 
     logger,
     ...(failMode === undefined ? {} : { failMode }),
     timeoutMs: extra.timeoutMs ?? 50,
+    ...(extra.circuit === undefined ? {} : { circuit: extra.circuit }),
   });
   return { store, logger, limiter };
 }
@@ -198,8 +203,10 @@ describe('recovery and health', () => {
     expect((await limiter.consume('k')).source).toBe('store');
   });
 
+  // These three call a failing store more times in a row than the circuit breaker allows, so they
+  // turn it off to see every call reach the store (circuit-breaker.test.ts covers it on).
   it('counts every failure in health.failures', async () => {
-    const { limiter, store } = limiterWith('up', 'open');
+    const { limiter, store } = limiterWith('up', 'open', { circuit: false });
     await limiter.consume('k');
     expect(limiter.health.failures).toBe(0);
     store.state.mode = 'reject';
@@ -217,7 +224,7 @@ describe('recovery and health', () => {
   });
 
   it('logs the first failure once, not once per failure, and the recovery once', async () => {
-    const { limiter, store, logger } = limiterWith('throw', 'local', { max: 100 });
+    const { limiter, store, logger } = limiterWith('throw', 'local', { max: 100, circuit: false });
     for (let i = 0; i < 20; i++) await limiter.consume('k');
     expect(limiter.health.failures).toBe(20);
     expect(logger.lines).toHaveLength(1);
@@ -238,7 +245,7 @@ describe('recovery and health', () => {
   it('repeats a continuing outage at most every 30 s, with the count of suppressed failures', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_700_000_000_000);
-    const { limiter, store, logger } = limiterWith('throw', 'open');
+    const { limiter, store, logger } = limiterWith('throw', 'open', { circuit: false });
     for (let i = 0; i < 10; i++) await limiter.consume('k');
     expect(logger.lines).toHaveLength(1);
     vi.setSystemTime(1_700_000_029_000);

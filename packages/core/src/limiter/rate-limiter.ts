@@ -10,8 +10,10 @@ import { assertKnownOptions, assertOptionsObject, oneOf, positiveInteger } from 
 import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
+import { initCircuitMetrics, recordCircuitTransition } from '../telemetry/circuit-metrics.js';
 import { decisionOutcome, observeStoreLatency, recordDecision } from '../telemetry/rate-limit-metrics.js';
 import { covers } from './bucket.js';
+import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import { StoreHealth } from './store-health.js';
@@ -34,8 +36,15 @@ interface CommonOptions {
   failMode?: FailMode;
   /** Longest wait for the store before `failMode` applies (default 500 ms). */
   timeoutMs?: number;
-  /** Receives store failure and recovery lines (default: stderr). */
+  /** Receives store failure and recovery lines, and circuit state changes (default: stderr). */
   logger?: Logger;
+  /**
+   * The circuit breaker around the store (on by default): after `failures` (5) consecutive
+   * failures or timeouts, decisions follow `failMode` without calling the store for `minOpenMs`
+   * (1000), then one probe call goes to the store; each failed probe doubles the interval, up to
+   * `maxOpenMs` (30000). `false` turns it off: every decision then tries the store.
+   */
+  circuit?: CircuitOptions | boolean;
 }
 
 /** One policy, written inline. */
@@ -51,6 +60,7 @@ export interface MultiPolicyOptions extends CommonOptions {
   burst?: never;
 }
 
+/** The options of `new RateLimiter()`: one policy inline (`max`, `window`, `burst`), or `policies`. */
 export type RateLimiterOptions = SinglePolicyOptions | MultiPolicyOptions;
 
 export const RATE_LIMITER_OPTIONS: ReadonlySet<string> = new Set([
@@ -64,6 +74,7 @@ export const RATE_LIMITER_OPTIONS: ReadonlySet<string> = new Set([
   'failMode',
   'timeoutMs',
   'logger',
+  'circuit',
 ]);
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -87,6 +98,8 @@ export class RateLimiter {
   readonly timeoutMs: number;
   /** Failure counters for the store behind this limiter. */
   readonly health: StoreHealth;
+  /** The circuit breaker around the store, or undefined with `circuit: false`. */
+  readonly circuit: CircuitBreaker | undefined;
   private readonly store: Store;
   private readonly keyPrefix: string;
   private readonly unitCosts: readonly number[];
@@ -117,6 +130,19 @@ export class RateLimiter {
     this.keyPrefix = `${prefix}:${id}:`;
     this.label = this.name ?? id;
     this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.label);
+    const circuit = parseCircuitOptions(opts.circuit);
+    if (circuit === undefined) {
+      this.circuit = undefined;
+    } else {
+      const { health, label, failMode } = this;
+      this.circuit = new CircuitBreaker(circuit, {
+        onTransition(transition) {
+          health.circuitChanged(transition, failMode);
+          recordCircuitTransition(label, transition.to);
+        },
+      });
+      initCircuitMetrics(label);
+    }
     this.unitCosts = Object.freeze(this.policies.map(() => 1));
   }
 
@@ -198,21 +224,31 @@ export class RateLimiter {
     fromStore: (store: Store) => StoreResult | Promise<StoreResult>,
     fromLocal: (local: MemoryStore) => StoreResult,
   ): Promise<{ result: StoreResult | undefined; source: DecisionSource }> {
-    if (this.store.isAvailable?.() === false) {
-      this.health.skipped(this.failMode);
+    // While the circuit is open, the store is not called at all: failMode answers at once.
+    const permit = this.circuit === undefined ? 0 : this.circuit.admit();
+    if (permit === NO_CALL) {
+      this.health.shortCircuit();
       return this.fallback(fromLocal);
     }
     const started = performance.now();
+    let result: StoreResult;
     try {
+      if (this.store.isAvailable?.() === false) {
+        this.health.skipped(this.failMode);
+        this.circuit?.failure(permit);
+        return this.fallback(fromLocal);
+      }
       const pending = fromStore(this.store);
-      const result = pending instanceof Promise ? await withTimeout(pending, this.timeoutMs) : pending;
-      observeStoreLatency(this.label, (performance.now() - started) / 1000);
-      this.health.succeeded();
-      return { result, source: 'store' };
+      result = isPromiseLike(pending) ? await withTimeout(Promise.resolve(pending), this.timeoutMs) : pending;
     } catch (error) {
       this.health.failed(error, this.failMode);
+      this.circuit?.failure(permit);
       return this.fallback(fromLocal);
     }
+    observeStoreLatency(this.label, (performance.now() - started) / 1000);
+    this.health.succeeded();
+    this.circuit?.success(permit);
+    return { result, source: 'store' };
   }
 
   private fallback(fromLocal: (local: MemoryStore) => StoreResult): {
@@ -254,6 +290,10 @@ function matchName(value: unknown, option: string): string {
     throw new InvalidOptionError(option, value, 'accepted: 1 to 64 letters, digits, "_", "." or "-"');
   }
   return value;
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function isStore(value: unknown): boolean {

@@ -35,6 +35,7 @@ export interface FamilyLimits {
   otpm: number;
 }
 
+/** The options of `new ClaudeRateLimiter()`; all are optional. */
 export interface ClaudeRateLimiterOptions {
   /** An ioredis client: buckets and the usage ledger live in Redis, shared by every instance. */
   redis?: RedisClientLike;
@@ -91,6 +92,7 @@ export interface Reservation {
   settle(usage?: ClaudeUsage, headers?: unknown): Promise<void>;
 }
 
+/** How `recordUsage` counts one call. */
 export interface RecordOptions {
   success?: boolean;
   /** The response's `request-id`: recording the same id twice counts it once. */
@@ -99,6 +101,7 @@ export interface RecordOptions {
   batch?: boolean;
 }
 
+/** Calls, tokens by kind and cost, summed over a day, a model, or both. */
 export interface ModelUsage {
   calls: number;
   errors: number;
@@ -108,6 +111,7 @@ export interface ModelUsage {
   tokens: TokenCounts;
 }
 
+/** What `getUsageStats` returns: the totals, then per UTC day (newest first) and per model. */
 export interface UsageStats extends ModelUsage {
   /** The price table's date. */
   pricesAsOf: string;

@@ -46,6 +46,7 @@ function checkPrice(price: unknown, path: string): void {
   }
 }
 
+/** The price of one call, as `priceCall` computes it. */
 export interface PricedCall {
   /** Whole micro-dollars (USD × 10⁶), rounded half up once per call. */
   readonly micros: number;

@@ -4,6 +4,7 @@ import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../opt
 import { recordEvictions } from '../telemetry/rate-limit-metrics.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 
+/** The options of `new MemoryStore()`; all are optional. */
 export interface MemoryStoreOptions {
   /** Most keys held at once (default 1,000,000). Full buckets are dropped first; see `evictions`. */
   maxKeys?: number;

@@ -10,13 +10,19 @@ import type { BucketSpec, Store, StoreResult } from './store.js';
  */
 export interface RedisClientLike {
   readonly status: string;
+  /** Runs a cached Lua script by its SHA-1. */
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Runs a Lua script, sent in full (after a `NOSCRIPT` reply). */
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Deletes keys (`reset`). */
   del(...keys: string[]): Promise<number>;
+  /** Reads a hash (the Claude usage ledger). */
   hgetall(key: string): Promise<Record<string, string>>;
+  /** Closes the connection. */
   quit(): Promise<unknown>;
 }
 
+/** The options of `new RedisStore()`: exactly one of `client` or `url`. */
 export interface RedisStoreOptions {
   /** An ioredis `Redis` or `Cluster`; the caller owns it (tollgate never closes it). */
   client?: RedisClientLike;

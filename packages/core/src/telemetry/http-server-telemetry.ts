@@ -35,6 +35,7 @@ import { normalizeMethod, OTHER_METHOD, serverSpanName } from './http-method.js'
 import { type HttpDurationLabel, httpServerDuration, UNMATCHED_ROUTE } from './http-metrics.js';
 import { TRACER_NAME, tollgateTracer } from './tracer.js';
 
+/** The options of every adapter's `telemetry()`; all are optional. */
 export interface HttpServerTelemetryOptions {
   /**
    * Most distinct `http_route` label values (default 1000). A request whose route would be one
@@ -129,6 +130,7 @@ export class HttpServerTelemetry {
     this.failures = new FailureLog(this.logger);
   }
 
+  /** Starts the server span of one request (continuing an incoming `traceparent`) and its timer. */
   start(info: HttpRequestInfo): RequestTelemetry {
     const startedAt = performance.now();
     const active = context.active();

@@ -13,6 +13,7 @@ import { addMetric } from './registry.js';
  */
 export type RateLimitOutcome = 'allowed' | 'limited' | 'store_error' | 'fallback';
 
+/** Every value of the `outcome` label of `tollgate_ratelimit_decisions_total`. */
 export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze([
   'allowed',
   'limited',

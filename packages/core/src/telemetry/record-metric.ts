@@ -13,6 +13,7 @@ export type MetricUnit = 'ms' | 's';
 /** Label values by attribute key, e.g. `{ 'db.operation': 'select' }`. */
 export type MetricAttributes = Readonly<Record<string, string | number | boolean>>;
 
+/** The options of `recordMetric`. */
 export interface RecordMetricOptions {
   /**
    * `'ms'` or `'s'`: a duration, observed in seconds in the histogram `<name>_seconds`.

@@ -8,7 +8,9 @@ export interface Scrape {
   readonly body: string;
 }
 
+/** `Content-Type` of the Prometheus text exposition format (0.0.4). */
 export const PROMETHEUS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
+/** `Content-Type` of the OpenMetrics 1.0 text format. */
 export const OPENMETRICS_CONTENT_TYPE: string = Registry.OPENMETRICS_CONTENT_TYPE;
 
 /**

@@ -1,20 +1,49 @@
+import { createRequire } from 'node:module';
 import { context, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api';
-import { getStringFromEnv } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type SpanExporter,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type * as OtelCore from '@opentelemetry/core';
+import type * as OtlpProto from '@opentelemetry/exporter-trace-otlp-proto';
+import type * as Resources from '@opentelemetry/resources';
+import type * as SdkTraceBase from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type * as SdkTraceNode from '@opentelemetry/sdk-trace-node';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type * as SemConv from '@opentelemetry/semantic-conventions';
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
 import { TRACER_NAME } from './tracer.js';
 
+/**
+ * The OpenTelemetry SDK (about 300 modules) is loaded by the first `setupTelemetry()` call, not
+ * when tollgate is imported: an app that only rate-limits, or that brings its own SDK, never
+ * loads it. `require` keeps `setupTelemetry` synchronous; in Node the SDK packages resolve to
+ * their CommonJS builds from `import` as well, so these are the same module instances an app
+ * would get by importing them itself. (The CommonJS build gets `import.meta.url` from tsup's shims.)
+ */
+interface Sdk {
+  core: typeof OtelCore;
+  otlp: typeof OtlpProto;
+  resources: typeof Resources;
+  base: typeof SdkTraceBase;
+  node: typeof SdkTraceNode;
+  semconv: typeof SemConv;
+}
+let sdk: Sdk | undefined;
+function loadSdk(): Sdk {
+  if (sdk === undefined) {
+    const load = createRequire(import.meta.url);
+    sdk = {
+      core: load('@opentelemetry/core'),
+      otlp: load('@opentelemetry/exporter-trace-otlp-proto'),
+      resources: load('@opentelemetry/resources'),
+      base: load('@opentelemetry/sdk-trace-base'),
+      node: load('@opentelemetry/sdk-trace-node'),
+      semconv: load('@opentelemetry/semantic-conventions'),
+    };
+  }
+  return sdk;
+}
+
+/** The options of `setupTelemetry`: a service name, and where the traces go. */
 export interface TelemetryOptions {
   /** `service.name` on every span. `OTEL_SERVICE_NAME`, when set, overrides it. */
   serviceName: string;
@@ -44,6 +73,7 @@ export interface TelemetryOptions {
   spanProcessors?: readonly SpanProcessor[] | undefined;
 }
 
+/** What `setupTelemetry` returns: the provider, and how to flush and stop it. */
 export interface TelemetryHandle {
   /** The registered provider; also reachable as the global one through `@opentelemetry/api`. */
   readonly tracerProvider: NodeTracerProvider;
@@ -93,6 +123,7 @@ export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
   const serviceVersion = nonEmptyString(opts.serviceVersion, 'serviceVersion', false);
   const endpoint = parseEndpoint(opts);
   const sampleRatio = parseRatio(opts.sampleRatio);
+  const { core, resources, base, node, semconv } = loadSdk();
   const spanProcessors = parsePipeline(opts, endpoint);
 
   if (globalProviderRegistered()) {
@@ -102,21 +133,22 @@ export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
     );
   }
 
-  const ours = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: serviceName,
-    ...(serviceVersion === undefined ? {} : { [ATTR_SERVICE_VERSION]: serviceVersion }),
+  const ours = resources.resourceFromAttributes({
+    [semconv.ATTR_SERVICE_NAME]: serviceName,
+    ...(serviceVersion === undefined ? {} : { [semconv.ATTR_SERVICE_VERSION]: serviceVersion }),
   });
   // Later merges win: the environment overrides the options.
-  const resource = defaultResource()
+  const resource = resources
+    .defaultResource()
     .merge(ours)
-    .merge(detectResources({ detectors: [envDetector] }));
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   // Without a sampler the SDK reads OTEL_TRACES_SAMPLER, defaulting to parentbased_always_on.
   const sampler =
-    sampleRatio === undefined || getStringFromEnv('OTEL_TRACES_SAMPLER') !== undefined
+    sampleRatio === undefined || core.getStringFromEnv('OTEL_TRACES_SAMPLER') !== undefined
       ? undefined
-      : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) });
+      : new base.ParentBasedSampler({ root: new base.TraceIdRatioBasedSampler(sampleRatio) });
 
-  const provider = new NodeTracerProvider({
+  const provider = new node.NodeTracerProvider({
     resource,
     ...(sampler === undefined ? {} : { sampler }),
     spanProcessors: [...spanProcessors],
@@ -142,6 +174,7 @@ export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
 
 function parsePipeline(opts: Record<string, unknown>, endpoint: string | undefined): readonly SpanProcessor[] {
   const { exporter, spanProcessors } = opts;
+  const { core, otlp, base } = loadSdk();
   if (spanProcessors !== undefined) {
     if (exporter !== undefined || endpoint !== undefined) {
       throw new InvalidOptionError(
@@ -166,13 +199,13 @@ function parsePipeline(opts: Record<string, unknown>, endpoint: string | undefin
     if (!isSpanExporter(exporter)) {
       throw new InvalidOptionError('exporter', exporter, 'accepted: a span exporter (export, shutdown)');
     }
-    return [new BatchSpanProcessor(exporter)];
+    return [new base.BatchSpanProcessor(exporter)];
   }
   const envEndpoint =
-    getStringFromEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? getStringFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
+    core.getStringFromEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? core.getStringFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
   // Given no url, the exporter reads the environment itself (and defaults to localhost:4318).
   const url = envEndpoint === undefined && endpoint !== undefined ? `${endpoint}/v1/traces` : undefined;
-  return [new BatchSpanProcessor(new OTLPTraceExporter(url === undefined ? {} : { url }))];
+  return [new base.BatchSpanProcessor(new otlp.OTLPTraceExporter(url === undefined ? {} : { url }))];
 }
 
 /** The base URL from `otlpEndpoint` or `jaegerEndpoint`, without a trailing slash. */

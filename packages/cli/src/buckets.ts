@@ -1,0 +1,290 @@
+import { isIP } from 'node:net';
+import {
+  EPSILON,
+  ipKey,
+  msUntil,
+  type Policy,
+  type PolicyOptions,
+  RateLimiter,
+  type RedisClientLike,
+  RedisStore,
+  tokenKey,
+} from '@tollgate/core';
+import type { KeySpec, LimiterSpec } from './args.js';
+import { type Client, globEscape, scanKeys } from './connect.js';
+import { CliError, EXIT_USAGE } from './errors.js';
+
+/** One limiter's buckets for one key, as `status` reports them. */
+export interface BucketStatus {
+  /** The Redis key holding the buckets. */
+  readonly redisKey: string;
+  readonly limiter: { readonly prefix: string; readonly name: string | null; readonly label: string };
+  /** False when Redis holds nothing for the key: its buckets are full (or it was never seen). */
+  readonly stored: boolean;
+  /** Whether a request of cost 1 would be admitted now. */
+  readonly allowed: boolean;
+  readonly policies: readonly PolicyReport[];
+}
+
+export interface PolicyReport {
+  /** As in the RateLimit-Policy header, e.g. `100-per-1m`. */
+  readonly policy: string;
+  readonly limit: number;
+  /** Whole tokens left. */
+  readonly remaining: number;
+  /** Exact tokens left (buckets refill continuously). */
+  readonly tokens: number;
+  /** Milliseconds until the bucket is full again. */
+  readonly resetMs: number;
+  /** Milliseconds until one token is available; 0 when one is now. */
+  readonly retryAfterMs: number;
+}
+
+export interface ResetResult {
+  readonly redisKey: string;
+  readonly limiter: BucketStatus['limiter'];
+  /** False when there was nothing to delete: the buckets were full already. */
+  readonly reset: boolean;
+}
+
+/**
+ * The key the limiter was given for what the operator typed: as it is, or keyed as the HTTP
+ * middleware keys a client IP or an API token (with the same functions).
+ */
+export function limiterKey(key: KeySpec): string {
+  if (key.kind === 'raw') return key.value;
+  if (key.kind === 'token') return tokenKey(key.value);
+  if (isIP(key.value) === 0) throw new CliError(`"${key.value}" is not an IP address (--ip)`, EXIT_USAGE);
+  return ipKey(key.value, key.ipv6Subnet) as string;
+}
+
+/**
+ * A RateLimiter used only to derive store keys exactly as the app's limiter does: keys are
+ * `${prefix}:n:${name}:…` for a named limiter (its policy plays no part, so any will do) and
+ * `${prefix}:p:${policy ids}:…` for an unnamed one. Nothing is ever consumed through it.
+ */
+class KeyDeriver {
+  readonly limiter: RateLimiter;
+  /** Every key of this limiter starts with this. */
+  readonly base: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly name: string | undefined,
+    policies: readonly PolicyOptions[],
+  ) {
+    try {
+      this.limiter = new RateLimiter({
+        policies,
+        prefix,
+        ...(name === undefined ? {} : { name }),
+        // Never used: a store that is never called, so no memory store is made.
+        store: { consume: unreachable, peek: unreachable, reset: unreachable },
+      });
+    } catch (error) {
+      const option = (error as { option?: unknown }).option;
+      if (typeof option !== 'string') throw error;
+      const flag = option.replace(/^policies\[\d+\]\./, '');
+      throw new CliError(`--${flag}${(error as Error).message.replace(/^tollgate: option `[^`]*`/, '')}`, EXIT_USAGE);
+    }
+    // A safe key ('_') is stored as it is, so what precedes it is the limiter's own part.
+    this.base = this.limiter.keyFor('_').slice(0, -1);
+  }
+
+  get report(): BucketStatus['limiter'] {
+    return { prefix: this.prefix, name: this.name ?? null, label: this.limiter.label };
+  }
+}
+
+function unreachable(): never {
+  throw new Error('tollgate CLI: the key deriver has no store');
+}
+
+/** Builds the deriver for a limiter identified on the command line. */
+export function deriverFor(spec: LimiterSpec, prefix: string): KeyDeriver {
+  if (spec.kind === 'policy') return new KeyDeriver(prefix, undefined, spec.policies);
+  if (spec.kind === 'name') return new KeyDeriver(prefix, spec.name, [{ max: 1, window: 1 }]);
+  throw new Error('tollgate CLI: no limiter given');
+}
+
+/** Checks the command line's limiter and key before connecting: a usage error never needs Redis. */
+export function validate(spec: LimiterSpec, key: KeySpec, prefix: string): void {
+  limiterKey(key);
+  // Building the deriver validates --name, --max/--window/--burst and --prefix as the limiter does.
+  if (spec.kind === 'any') new KeyDeriver(prefix, 'probe', [{ max: 1, window: 1 }]);
+  else deriverFor(spec, prefix);
+}
+
+export async function status(client: Client, spec: LimiterSpec, key: KeySpec, prefix: string): Promise<BucketStatus[]> {
+  const clientKey = limiterKey(key);
+  if (spec.kind === 'any') {
+    const found = await findEverywhere(client, prefix, clientKey);
+    if (found.length === 0) throw noKeyAnywhere(prefix, key);
+    return Promise.all(found.map(({ deriver, redisKey }) => read(client, deriver, redisKey)));
+  }
+  const deriver = deriverFor(spec, prefix);
+  const redisKey = deriver.limiter.keyFor(clientKey);
+  const fields = await bucketFields(client, redisKey);
+  if (fields !== undefined) {
+    const named = spec.kind === 'name' ? withPolicies(deriver, policiesOf(redisKey, fields)) : deriver;
+    return [await read(client, named, redisKey)];
+  }
+  // Nothing stored for this key: a full bucket, if the limiter exists at all.
+  const sibling = await firstKey(client, deriver);
+  if (sibling === undefined) throw noSuchLimiter(deriver);
+  const known =
+    spec.kind === 'name'
+      ? withPolicies(deriver, policiesOf(sibling, (await bucketFields(client, sibling)) ?? {}))
+      : deriver;
+  return [full(known, redisKey)];
+}
+
+export async function reset(client: Client, spec: LimiterSpec, key: KeySpec, prefix: string): Promise<ResetResult[]> {
+  const clientKey = limiterKey(key);
+  if (spec.kind === 'any') {
+    const found = await findEverywhere(client, prefix, clientKey);
+    if (found.length === 0) throw noKeyAnywhere(prefix, key);
+    const out: ResetResult[] = [];
+    for (const { deriver, redisKey } of found) {
+      out.push({ redisKey, limiter: deriver.report, reset: (await client.del(redisKey)) > 0 });
+    }
+    return out;
+  }
+  const deriver = deriverFor(spec, prefix);
+  const redisKey = deriver.limiter.keyFor(clientKey);
+  const fields = await bucketFields(client, redisKey);
+  if (fields === undefined) {
+    if ((await firstKey(client, deriver)) === undefined) throw noSuchLimiter(deriver);
+    return [{ redisKey, limiter: deriver.report, reset: false }];
+  }
+  return [{ redisKey, limiter: deriver.report, reset: (await client.del(redisKey)) > 0 }];
+}
+
+/** The bucket hash's fields, undefined when there is no key; an error for a key that is not a bucket. */
+async function bucketFields(client: Client, redisKey: string): Promise<Record<string, string> | undefined> {
+  const type = await client.type(redisKey);
+  if (type === 'none') return undefined;
+  if (type !== 'hash') throw new CliError(`${redisKey} is a Redis ${type}, not a tollgate bucket`);
+  return client.hgetall(redisKey);
+}
+
+const POLICY_ID = /^(\d+)-(\d+)-(\d+)$/;
+
+/** The policies whose buckets a stored hash holds: one field per policy id (`max-windowMs-capacity`). */
+function policiesOf(redisKey: string, fields: Record<string, string>): PolicyOptions[] {
+  const policies: PolicyOptions[] = [];
+  for (const field of Object.keys(fields)) {
+    if (field === 'ts') continue;
+    const match = POLICY_ID.exec(field);
+    if (match === null) throw new CliError(`${redisKey} is not a tollgate bucket (field "${field}")`);
+    policies.push({ max: Number(match[1]), window: Number(match[2]), burst: Number(match[3]) });
+  }
+  if (policies.length === 0) throw new CliError(`${redisKey} is not a tollgate bucket (no policy fields)`);
+  // The order the policies were configured in is not stored; shortest window first reads best.
+  return policies.sort((a, b) => Number(a.window) - Number(b.window));
+}
+
+function withPolicies(deriver: KeyDeriver, policies: readonly PolicyOptions[]): KeyDeriver {
+  return new KeyDeriver(deriver.prefix, deriver.name, policies);
+}
+
+async function firstKey(client: Client, deriver: KeyDeriver): Promise<string | undefined> {
+  for await (const key of scanKeys(client, `${globEscape(deriver.base)}*`)) return key;
+  return undefined;
+}
+
+/** Every limiter under `prefix` holding state for `clientKey`. */
+async function findEverywhere(
+  client: Client,
+  prefix: string,
+  clientKey: string,
+): Promise<Array<{ deriver: KeyDeriver; redisKey: string }>> {
+  const probe = new KeyDeriver(prefix, 'probe', [{ max: 1, window: 1 }]);
+  const tail = probe.limiter.keyFor(clientKey).slice(probe.base.length);
+  const found: Array<{ deriver: KeyDeriver; redisKey: string }> = [];
+  for await (const redisKey of scanKeys(client, `${globEscape(prefix)}:?:*:${globEscape(tail)}`)) {
+    const deriver = await identify(client, prefix, redisKey);
+    // Kept only if the limiter it names would itself put this client's key here.
+    if (deriver !== undefined && deriver.limiter.keyFor(clientKey) === redisKey) found.push({ deriver, redisKey });
+  }
+  return found.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
+}
+
+/** The limiter a stored key belongs to, from the key (`n:name` or `p:ids`) and its fields. */
+async function identify(client: Client, prefix: string, redisKey: string): Promise<KeyDeriver | undefined> {
+  const match = /^([np]):([^:]+):/.exec(redisKey.slice(prefix.length + 1));
+  if (match === null) return undefined;
+  const fields = await bucketFields(client, redisKey).catch(() => undefined);
+  if (fields === undefined) return undefined;
+  try {
+    const policies = policiesOf(redisKey, fields);
+    if (match[1] === 'n') return new KeyDeriver(prefix, match[2], policies);
+    const byId = new Map(policies.map((p) => [`${p.max}-${p.window}-${p.burst}`, p]));
+    const ordered = (match[2] as string).split('+').map((id) => byId.get(id));
+    if (ordered.some((p) => p === undefined)) return undefined;
+    return new KeyDeriver(prefix, undefined, ordered as PolicyOptions[]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the buckets through the store's own script, timed by the Redis server's clock. */
+async function read(client: Client, deriver: KeyDeriver, redisKey: string): Promise<BucketStatus> {
+  const store = new RedisStore({ client: client as unknown as RedisClientLike });
+  const { policies } = deriver.limiter;
+  const { tokens } = await store.peek(redisKey, policies);
+  return report(deriver, redisKey, true, policies, tokens);
+}
+
+function full(deriver: KeyDeriver, redisKey: string): BucketStatus {
+  const { policies } = deriver.limiter;
+  return report(
+    deriver,
+    redisKey,
+    false,
+    policies,
+    policies.map((p) => p.capacity),
+  );
+}
+
+function report(
+  deriver: KeyDeriver,
+  redisKey: string,
+  stored: boolean,
+  policies: readonly Policy[],
+  tokens: readonly number[],
+): BucketStatus {
+  const reports = policies.map((policy, i): PolicyReport => {
+    const t = tokens[i] ?? policy.capacity;
+    return {
+      policy: policy.label,
+      limit: policy.capacity,
+      remaining: Math.max(0, Math.floor(t + EPSILON)),
+      tokens: Math.round(t * 1000) / 1000,
+      resetMs: msUntil(t, policy.capacity, policy.capacity, policy.ratePerMs),
+      retryAfterMs: msUntil(t, 1, policy.capacity, policy.ratePerMs),
+    };
+  });
+  return {
+    redisKey,
+    limiter: deriver.report,
+    stored,
+    allowed: reports.every((r) => r.retryAfterMs === 0),
+    policies: reports,
+  };
+}
+
+function noSuchLimiter(deriver: KeyDeriver): CliError {
+  const which = deriver.name === undefined ? `with policy ${deriver.limiter.label}` : `named "${deriver.name}"`;
+  return new CliError(
+    `no limiter ${which} under prefix "${deriver.prefix}": no key matches ${deriver.base}* (check --name, --max/--window and --prefix; a limiter whose buckets are all full has no keys)`,
+  );
+}
+
+function noKeyAnywhere(prefix: string, key: KeySpec): CliError {
+  const shown = key.kind === 'token' ? 'that token' : `"${key.value}"`;
+  const hint = key.kind === 'raw' ? '; for a client IP or API token add --ip or --token' : '';
+  return new CliError(
+    `no limiter under prefix "${prefix}" holds state for ${shown}: its buckets are full everywhere, or the key is wrong${hint}`,
+  );
+}

@@ -1,0 +1,234 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+
+/**
+ * Runs promtool. It must be installed (Debian's `prometheus` package; .ci/run installs it): a
+ * missing promtool fails these tests, it never skips them.
+ */
+function promtool(args: string[]): { status: number | null; output: string } {
+  const result = spawnSync('promtool', args, { cwd: root, encoding: 'utf8' });
+  if (result.error !== undefined) {
+    throw new Error(
+      `promtool could not run (${result.error.message}): install it (apt-get install prometheus, or a Prometheus release's promtool) to check alerts/`,
+    );
+  }
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/** Metric names tollgate registers, from the prom-client constructors in the sources. */
+function sourceMetrics(): Set<string> {
+  const names = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (path.endsWith('.ts') && !path.endsWith('.test.ts')) {
+        const text = readFileSync(path, 'utf8');
+        for (const [, kind, name] of text.matchAll(
+          /new (Counter|Gauge|Histogram)(?:<[^>]*>)?\(\{\s*name:\s*'([a-zA-Z_:][a-zA-Z0-9_:]*)'/g,
+        )) {
+          names.add(name as string);
+          if (kind === 'Histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
+        }
+      }
+    }
+  };
+  for (const pkg of ['core', 'express', 'koa', 'fastify']) walk(join(root, 'packages', pkg, 'src'));
+  return names;
+}
+
+const RULES = 'alerts/tollgate.rules.yml';
+/** How a panel names the data source chosen in the dashboard's `datasource` variable. */
+const DATASOURCE_VARIABLE = ['$', '{datasource}'].join('');
+const RULE_TESTS = 'alerts/tollgate.rules.test.yml';
+const metrics = sourceMetrics();
+const rulesText = read(RULES);
+const alerts = [...rulesText.matchAll(/^\s*- alert: (\S+)\s*$/gm)].map((m) => m[1] as string);
+const records = [...rulesText.matchAll(/^\s*- record: (\S+)\s*$/gm)].map((m) => m[1] as string);
+
+/** Identifiers in a PromQL expression that look like tollgate's or the HTTP metric names. */
+function metricLike(expr: string): string[] {
+  return expr.match(/\b(?:tollgate_[a-z0-9_]+|http_server_[a-z0-9_]+)\b|\btollgate:[a-z0-9_:]+/g) ?? [];
+}
+
+function unknownNames(expr: string): string[] {
+  return metricLike(expr).filter((name) => !metrics.has(name) && !records.includes(name));
+}
+
+describe('alerts/tollgate.rules.yml', () => {
+  it('reads tollgate metric names from the sources', () => {
+    for (const name of [
+      'http_server_request_duration_seconds_bucket',
+      'tollgate_ratelimit_decisions_total',
+      'tollgate_ratelimit_store_duration_seconds_bucket',
+      'tollgate_ratelimit_circuit_state',
+      'tollgate_claude_cost_usd_total',
+      'tollgate_claude_tokens_total',
+    ]) {
+      expect(metrics, name).toContain(name);
+    }
+  });
+
+  it('passes promtool check rules', () => {
+    const { status, output } = promtool(['check', 'rules', RULES]);
+    expect(output).toContain(`SUCCESS: ${alerts.length + records.length} rules found`);
+    expect(status, output).toBe(0);
+  });
+
+  it('passes its unit tests: promtool test rules', () => {
+    const { status, output } = promtool(['test', 'rules', RULE_TESTS]);
+    expect(output).toContain('SUCCESS');
+    expect(status, output).toBe(0);
+  });
+
+  it('has the alerts the issue asks for', () => {
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        'TollgateRateLimitedRatioHigh',
+        'TollgateStoreFallback',
+        'TollgateStoreErrorsRefusing',
+        'TollgateCircuitOpen',
+        'TollgateClaudeSpendNearDailyBudget',
+      ]),
+    );
+  });
+
+  it('unit-tests every alert both firing and not firing', () => {
+    const tests = read(RULE_TESTS);
+    const cases = [...tests.matchAll(/alertname: (\S+)\s*\n\s*exp_alerts:( \[\])?/g)];
+    for (const alert of alerts) {
+      const mine = cases.filter((c) => c[1] === alert);
+      expect(
+        mine.some((c) => c[2] === undefined),
+        `${alert}: no test case where it fires`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c[2] !== undefined),
+        `${alert}: no test case where it stays quiet`,
+      ).toBe(true);
+    }
+    expect(cases.map((c) => c[1]).filter((name) => !alerts.includes(name as string))).toEqual([]);
+  });
+
+  it('references only metrics tollgate exports (or its own recording rules)', () => {
+    const exprs = [...rulesText.matchAll(/expr: (?:\|\n((?: {10}.*\n?)+)|(.+))/g)].map((m) => m[1] ?? m[2] ?? '');
+    expect(exprs).toHaveLength(alerts.length + records.length);
+    for (const expr of exprs) expect(unknownNames(expr), expr).toEqual([]);
+  });
+});
+
+interface Target {
+  expr?: string;
+  refId?: string;
+  datasource?: { uid?: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { h: number; w: number; x: number; y: number };
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+
+describe('dashboards/grafana.json', () => {
+  const dashboard = JSON.parse(read('dashboards/grafana.json')) as {
+    uid: string;
+    title: string;
+    panels: Panel[];
+    templating: { list: Array<{ name: string; type: string; query?: unknown }> };
+  };
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  const graphs = panels.filter((p) => p.type !== 'row');
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-dashboard-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is a dashboard with a uid, a title and panels', () => {
+    expect(dashboard.uid).toBe('tollgate');
+    expect(dashboard.title).toBeTruthy();
+    expect(graphs.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('gives every panel a unique id, a title and a place on the 24-column grid, without overlaps', () => {
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Set<string>();
+    for (const p of panels) {
+      expect(p.title, String(p.id)).toBeTruthy();
+      const { x, y, w, h } = p.gridPos;
+      expect(x + w, p.title).toBeLessThanOrEqual(24);
+      for (let i = x; i < x + w; i++) {
+        for (let j = y; j < y + h; j++) {
+          const cell = `${i},${j}`;
+          expect(cells.has(cell), `${p.title} overlaps another panel at ${cell}`).toBe(false);
+          cells.add(cell);
+        }
+      }
+    }
+  });
+
+  it('queries the Prometheus data source chosen by its variable', () => {
+    expect(dashboard.templating.list.find((v) => v.name === 'datasource')?.type).toBe('datasource');
+    for (const p of graphs) {
+      // Grafana's variable syntax, not a template literal.
+      expect(p.datasource?.uid, p.title).toBe(DATASOURCE_VARIABLE);
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+    }
+  });
+
+  it('references a real tollgate metric in every panel query, and no unknown one', () => {
+    for (const p of graphs) {
+      for (const t of p.targets ?? []) {
+        const expr = t.expr ?? '';
+        expect(metricLike(expr).length, `${p.title}: ${expr}`).toBeGreaterThan(0);
+        expect(unknownNames(expr), `${p.title}: ${expr}`).toEqual([]);
+      }
+    }
+    for (const v of dashboard.templating.list.filter((v) => v.type === 'query')) {
+      const query = JSON.stringify(v.query);
+      expect(metricLike(query).length, v.name).toBeGreaterThan(0);
+      expect(unknownNames(query), v.name).toEqual([]);
+    }
+  });
+
+  it('covers what the issue lists: HTTP rate and latency, 429s, store, circuit, Claude tokens and cost', () => {
+    const all = graphs.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')).join('\n');
+    for (const name of [
+      'http_server_request_duration_seconds_count',
+      'http_server_request_duration_seconds_bucket',
+      'tollgate_ratelimit_decisions_total',
+      'tollgate_ratelimit_store_duration_seconds_bucket',
+      'tollgate_ratelimit_circuit_state',
+      'tollgate_claude_tokens_total',
+      'tollgate_claude_cost_usd_total',
+    ]) {
+      expect(all).toContain(name);
+    }
+    expect(all).toContain('outcome="limited"');
+  });
+
+  it('has only valid PromQL: every query passes promtool as a recording rule', () => {
+    const rules = graphs.flatMap((p) =>
+      (p.targets ?? []).map((t) => {
+        const expr = (t.expr ?? '')
+          .replaceAll('$__rate_interval', '5m')
+          .replaceAll('$__interval', '1m')
+          .replace(/\$(job|route|limiter|model)\b/g, '.*');
+        return `      - record: dashboard:panel_${p.id}_${t.refId}\n        expr: ${JSON.stringify(expr)}\n`;
+      }),
+    );
+    const file = join(dir, 'dashboard.rules.yml');
+    writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('')}`);
+    const { status, output } = promtool(['check', 'rules', file]);
+    expect(output).toContain(`SUCCESS: ${rules.length} rules found`);
+    expect(status, output).toBe(0);
+  });
+});

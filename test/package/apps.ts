@@ -1,0 +1,118 @@
+/**
+ * The throwaway apps of the package matrix: the same small app per framework, written as a
+ * user would write it in each module style. Each serves `/` behind `rateLimit({ max: 1 })` and
+ * `/metrics`, requests `/` twice and `/metrics` once, and prints one JSON line of what it saw.
+ */
+
+export type Framework = 'express' | 'koa' | 'fastify';
+/** esm: .mjs; cjs: .cjs with require(); mts/cts: TypeScript under node16; ts: TypeScript under bundler. */
+export type Style = 'esm' | 'cjs' | 'mts' | 'cts' | 'ts';
+
+export const FRAMEWORKS: readonly Framework[] = ['express', 'koa', 'fastify'];
+
+const DEFAULT_EXPORT: Record<Framework, string> = { express: 'express', koa: 'Koa', fastify: 'Fastify' };
+
+function imports(framework: Framework, style: Style): string {
+  const pkg = `@tollgate/${framework}`;
+  const main = DEFAULT_EXPORT[framework];
+  if (style === 'cjs') {
+    return [
+      `const ${main} = require('${framework}');`,
+      `const { metricsHandler, rateLimit, telemetry } = require('${pkg}');`,
+      `const { createRequire } = require('node:module');`,
+      `const { register } = require('@tollgate/core');`,
+    ].join('\n');
+  }
+  const lines = [
+    `import ${main} from '${framework}';`,
+    `import { metricsHandler, rateLimit, telemetry } from '${pkg}';`,
+    `import { createRequire } from 'node:module';`,
+    `import { register } from '@tollgate/core';`,
+  ];
+  if (style !== 'esm') lines.push(`import type { AddressInfo } from 'node:net';`);
+  return lines.join('\n');
+}
+
+function server(framework: Framework, typed: boolean): string {
+  const port = (expr: string) => (typed ? `(${expr} as AddressInfo).port` : `${expr}.port`);
+  if (framework === 'express') {
+    return `
+  const app = express();
+  app.use(telemetry());
+  app.get('/metrics', metricsHandler());
+  app.use(rateLimit({ max: 1, window: '1m' }));
+  app.get('/', (_req, res) => {
+    res.send('ok');
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { port: ${port('server.address()')}, close: () => server.close() };`;
+  }
+  if (framework === 'koa') {
+    return `
+  const app = new Koa();
+  const metrics = metricsHandler();
+  app.use(telemetry());
+  app.use((ctx, next) => (ctx.path === '/metrics' ? metrics(ctx, next) : next()));
+  app.use(rateLimit({ max: 1, window: '1m' }));
+  app.use((ctx) => {
+    ctx.body = 'ok';
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { port: ${port('server.address()')}, close: () => server.close() };`;
+  }
+  return `
+  const app = Fastify();
+  await app.register(telemetry);
+  await app.register(rateLimit, { max: 1, window: '1m' });
+  app.get('/metrics', { config: { rateLimit: false } }, metricsHandler());
+  app.get('/', async () => 'ok');
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { port: ${port('app.server.address()')}, close: () => app.close() };`;
+}
+
+/** The source of one app. */
+export function appSource(framework: Framework, style: Style): string {
+  const typed = style === 'mts' || style === 'cts' || style === 'ts';
+  const meta = style === 'cjs' || style === 'cts' ? '__filename' : 'import.meta.url';
+  return `${imports(framework, style)}
+
+async function start()${typed ? ': Promise<{ port: number; close: () => unknown }>' : ''} {${server(framework, typed)}
+}
+
+/** What a user's process holds after importing the package: none of these should load. */
+function heavyModulesLoaded()${typed ? ': string[]' : ''} {
+  const loaded = Object.keys(createRequire(${meta}).cache);
+  const heavy = ['/@opentelemetry/sdk-trace-node/', '/@opentelemetry/exporter-trace-otlp-proto/', '/ioredis/'];
+  return heavy.filter((part) => loaded.some((path) => path.includes(part)));
+}
+
+async function main() {
+  const { port, close } = await start();
+  const url = 'http://127.0.0.1:' + port;
+  const first = await fetch(url + '/');
+  const second = await fetch(url + '/');
+  const metrics = await fetch(url + '/metrics');
+  const metricsText = await metrics.text();
+  await close();
+  console.log(
+    JSON.stringify({
+      statuses: [first.status, second.status],
+      retryAfter: second.headers.get('retry-after'),
+      contentType: second.headers.get('content-type'),
+      rateLimit: second.headers.get('ratelimit'),
+      metricsStatus: metrics.status,
+      durationMetric: metricsText.includes('http_server_request_duration_seconds'),
+      defaultMetrics: register.getMetricsAsArray().filter((m) => /^(process|nodejs)_/.test(m.name)).length,
+      heavy: heavyModulesLoaded(),
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+}
