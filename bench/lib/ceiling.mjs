@@ -1,0 +1,143 @@
+// What Redis itself can do: `redis-benchmark` (pinned to core 0, Redis on core 1) running
+// tollgate's own bucket script with the arguments RedisStore really sends, and the reference
+// HMGET/HSET token-bucket script of the Python prototype, unpipelined and 16 deep, on one hot key
+// and on 100k keys. Redis CPU per call comes from /proc/<redis pid>/stat and INFO commandstats.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpuMicros, pinning, ROOT } from './env.mjs';
+
+/** The prototype's script (HMSET written HSET), the reference the issue measures against. */
+export const REFERENCE_SCRIPT = `
+local key = KEYS[1]
+local max_tokens = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local refill_rate = max_tokens / window
+local bucket = redis.call('HMGET', key, 'tokens', 'last_refill')
+local tokens = tonumber(bucket[1]) or max_tokens
+local last_refill = tonumber(bucket[2]) or now
+local time_passed = now - last_refill
+local tokens_to_add = time_passed * refill_rate
+tokens = math.min(max_tokens, tokens + tokens_to_add)
+if tokens >= 1 then
+  tokens = tokens - 1
+  redis.call('HSET', key, 'tokens', tokens, 'last_refill', now)
+  redis.call('EXPIRE', key, window * 2)
+  return {1, tokens}
+else
+  local retry_after = math.ceil((1 - tokens) / refill_rate)
+  return {0, retry_after}
+end
+`;
+
+/** tollgate's script text, read from its source at run time (it is not exported). */
+export function tollgateScript() {
+  const source = readFileSync(join(ROOT, 'packages', 'core', 'src', 'stores', 'redis-script.ts'), 'utf8');
+  const match = /export const BUCKET_SCRIPT\s*=\s*`([\s\S]*?)`;/.exec(source);
+  if (match === null) throw new Error('BUCKET_SCRIPT not found in packages/core/src/stores/redis-script.ts');
+  return match[1];
+}
+
+/**
+ * The EVALSHA arguments tollgate's RedisStore sends for one decision of a limiter allowing
+ * everything, captured with a stand-in client.
+ */
+async function tollgateCall() {
+  const { RateLimiter, RedisStore } = await import('@tollgate/core');
+  let captured;
+  const spy = {
+    status: 'ready',
+    evalsha: async (...args) => {
+      captured = args;
+      return [1, 1, '999999999'];
+    },
+    eval: async () => [1, 1, '999999999'],
+    del: async () => 0,
+    hgetall: async () => ({}),
+    quit: async () => 'OK',
+  };
+  const limiter = new RateLimiter({ max: 1_000_000_000, window: '1h', store: new RedisStore({ client: spy }) });
+  await limiter.consume('10.0.0.1');
+  const [sha, numKeys, key, ...argv] = captured;
+  return { sha, numKeys, key, argv: argv.map(String) };
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exit ${code}: ${err}`))));
+  });
+}
+
+function commandStat(info, name) {
+  const m = new RegExp(`cmdstat_${name}:calls=(\\d+),usec=(\\d+)`).exec(info);
+  return m === null ? { calls: 0, usec: 0 } : { calls: Number(m[1]), usec: Number(m[2]) };
+}
+
+async function benchmark(redis, { requests, pipeline, randomKeys, command }) {
+  await redis.admin.flushall();
+  await redis.admin.config('RESETSTAT');
+  const cpuBefore = redis.pid ? cpuMicros(redis.pid) : undefined;
+  const args = ['-h', redis.host, '-p', String(redis.port), '-n', String(requests), '-c', '50', '-P', String(pipeline)];
+  if (randomKeys) args.push('-r', String(randomKeys));
+  args.push('--csv', ...command);
+  const [cmd, wrapped] = pinning.wrap(0, 'redis-benchmark', args);
+  const out = await run(cmd, wrapped);
+  const cpu = redis.pid ? cpuMicros(redis.pid) - cpuBefore : undefined;
+  // --csv: a header line, then "name","rps",…
+  const row = out
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').map((c) => c.replace(/"/g, '')))
+    .find((cells) => Number.isFinite(Number(cells[1])) && cells[1] !== '');
+  const perSecond = Number(row?.[1]);
+  const stat = commandStat(await redis.admin.info('commandstats'), 'evalsha');
+  return {
+    perSecond,
+    redisCpuUsPerCall: cpu === undefined ? undefined : cpu / requests,
+    scriptUsPerCall: stat.calls > 0 ? stat.usec / stat.calls : undefined,
+    calls: stat.calls,
+  };
+}
+
+export async function runCeiling(redis, { requests }) {
+  const text = tollgateScript();
+  const sha = createHash('sha1').update(text).digest('hex');
+  const loaded = await redis.admin.script('LOAD', text);
+  const call = await tollgateCall();
+  const referenceSha = await redis.admin.script('LOAD', REFERENCE_SCRIPT);
+  const now = String(Math.floor(Date.now() / 1000));
+  const result = {
+    scriptSha: sha,
+    scriptMatchesStore: loaded === sha && call.sha === sha,
+    tollgateArgs: [call.key, ...call.argv],
+    runs: [],
+  };
+  const prefix = call.key.slice(0, call.key.lastIndexOf(':') + 1);
+  for (const script of ['tollgate', 'reference']) {
+    for (const keys of [1, 100_000]) {
+      for (const pipeline of [1, 16]) {
+        const key = keys === 1 ? `${prefix}hot` : `${prefix}__rand_int__`;
+        const command =
+          script === 'tollgate'
+            ? ['EVALSHA', sha, '1', key, ...call.argv]
+            : ['EVALSHA', referenceSha, '1', key, '1000000000', '3600', now];
+        // Scripts are cached by SHA; FLUSHALL keeps them.
+        const r = await benchmark(redis, { requests, pipeline, randomKeys: keys === 1 ? 0 : keys, command });
+        result.runs.push({ script, keys, pipeline, ...r });
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,117 @@
+// What runs, and what it is held to. Targets are the issue's; the bench reports them, never
+// fails on them.
+
+/** Per framework: limiter contenders (memory, Redis), telemetry contenders, limited-run set. */
+export const FRAMEWORKS = {
+  express: {
+    memoryPeers: ['express-rate-limit-memory', 'rate-limiter-flexible-memory'],
+    redisPeers: ['express-rate-limit-redis', 'rate-limiter-flexible-redis'],
+    metricsPeers: ['express-prom-bundle'],
+    limitedPeers: ['express-rate-limit-memory', 'express-rate-limit-redis'],
+    otelInQuick: true,
+  },
+  koa: {
+    memoryPeers: ['koa-ratelimit-memory', 'rate-limiter-flexible-memory'],
+    redisPeers: ['koa-ratelimit-redis', 'rate-limiter-flexible-redis'],
+    metricsPeers: [],
+    limitedPeers: ['koa-ratelimit-memory', 'koa-ratelimit-redis'],
+    otelInQuick: false,
+  },
+  fastify: {
+    memoryPeers: ['fastify-rate-limit-memory', 'rate-limiter-flexible-memory'],
+    redisPeers: ['fastify-rate-limit-redis', 'rate-limiter-flexible-redis'],
+    metricsPeers: ['fastify-metrics'],
+    limitedPeers: ['fastify-rate-limit-memory', 'fastify-rate-limit-redis'],
+    otelInQuick: false,
+  },
+};
+
+export const usesRedis = (contender) => contender.endsWith('-redis');
+
+/** The contenders of one framework, as { contender, limited } scenarios, each run after a bare one. */
+export function scenarios(framework, { quick }) {
+  const f = FRAMEWORKS[framework];
+  const allowed = [
+    'tollgate-memory',
+    ...f.memoryPeers,
+    'tollgate-redis',
+    ...f.redisPeers,
+    'tollgate-telemetry',
+    'tollgate-metrics',
+    ...f.metricsPeers,
+    ...(quick && !f.otelInQuick ? [] : ['otel']),
+  ];
+  // Quick: the framework's own memory limiter is the only peer in the limited run.
+  const limited = ['tollgate-memory', 'tollgate-redis', ...(quick ? f.limitedPeers.slice(0, 1) : f.limitedPeers)];
+  return [
+    ...allowed.map((contender) => ({ framework, contender, limited: false })),
+    ...limited.map((contender) => ({ framework, contender, limited: true })),
+  ];
+}
+
+/** The peers a tollgate contender is compared with ("vs best peer"), by framework. */
+export function peersOf(framework, contender) {
+  const f = FRAMEWORKS[framework];
+  if (contender === 'tollgate-memory') return f.memoryPeers;
+  if (contender === 'tollgate-redis') return f.redisPeers;
+  if (contender === 'tollgate-telemetry') return ['otel'];
+  if (contender === 'tollgate-metrics') return f.metricsPeers;
+  return [];
+}
+
+/** HTTP targets: tollgate's added CPU per request at most `factor` times the best peer's. */
+export const HTTP_TARGETS = [
+  { framework: 'express', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.express.memoryPeers },
+  { framework: 'koa', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.koa.memoryPeers },
+  { framework: 'fastify', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.fastify.memoryPeers },
+  { framework: 'fastify', subject: 'tollgate-redis', factor: 0.5, peers: ['fastify-rate-limit-redis'] },
+  { framework: 'express', subject: 'tollgate-telemetry', factor: 0.4, peers: ['otel'] },
+  { framework: 'express', subject: 'tollgate-metrics', factor: 0.5, peers: ['express-prom-bundle'] },
+  { framework: 'fastify', subject: 'tollgate-metrics', factor: 0.5, peers: ['fastify-metrics'] },
+];
+
+export const MEMORY_STORES = [
+  'tollgate-store',
+  'tollgate-limiter',
+  'express-rate-limit',
+  'rate-limiter-flexible',
+  'fastify-rate-limit',
+  'koa-ratelimit',
+];
+export const REDIS_STORES = [
+  'tollgate-redis',
+  'rate-limit-redis',
+  'rate-limiter-flexible-redis',
+  'fastify-rate-limit-redis',
+  'koa-ratelimit-redis',
+];
+export const HEAP_STORES = [
+  'tollgate',
+  'express-rate-limit',
+  'rate-limiter-flexible',
+  'fastify-rate-limit',
+  'koa-ratelimit',
+];
+
+export const SETTINGS = {
+  quick: {
+    reps: 1,
+    seconds: 2,
+    warmup: 1,
+    storeSeconds: 1,
+    storeWarmup: 0.5,
+    storeReps: 1,
+    ceilingRequests: 100_000,
+    heapKeys: 200_000,
+  },
+  full: {
+    reps: 3,
+    seconds: 3,
+    warmup: 1,
+    storeSeconds: 1,
+    storeWarmup: 0.5,
+    storeReps: 3,
+    ceilingRequests: 300_000,
+    heapKeys: 200_000,
+  },
+};
