@@ -34,7 +34,7 @@ describe("key 'ip' follows Koa's own proxy settings", () => {
     expect((await get(url, xff('203.0.113.1'))).status).toBe(200);
     expect((await get(url, xff('198.51.100.7'))).status).toBe(200);
     expect((await get(url, xff('203.0.113.1'))).status).toBe(429);
-    expect(ips()).toEqual(['203.0.113.1', '198.51.100.7']);
+    expect(ips().sort()).toEqual(['198.51.100.7', '203.0.113.1']);
   });
 
   it("app.proxyIpHeader = 'X-Real-IP' is honoured and X-Forwarded-For is then ignored", async () => {
@@ -45,7 +45,7 @@ describe("key 'ip' follows Koa's own proxy settings", () => {
     expect((await get(url, { 'x-real-ip': '203.0.113.1', 'x-forwarded-for': '10.0.0.1' })).status).toBe(200);
     expect((await get(url, { 'x-real-ip': '203.0.113.1', 'x-forwarded-for': '10.0.0.2' })).status).toBe(429);
     expect((await get(url, { 'x-real-ip': '198.51.100.7', 'x-forwarded-for': '10.0.0.1' })).status).toBe(200);
-    expect(ips()).toEqual(['203.0.113.1', '198.51.100.7']);
+    expect(ips().sort()).toEqual(['198.51.100.7', '203.0.113.1']);
   });
 
   it('app.proxyIpHeader without app.proxy is not trusted', async () => {

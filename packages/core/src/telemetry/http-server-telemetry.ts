@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   type Attributes,
   type Context,
@@ -265,7 +266,8 @@ function requestAttributes(info: HttpRequestInfo, method: string): Attributes {
   if (method !== info.method) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = info.method;
   if (info.serverAddress) attributes[ATTR_SERVER_ADDRESS] = info.serverAddress;
   if (info.serverPort !== undefined) attributes[ATTR_SERVER_PORT] = info.serverPort;
-  if (info.clientAddress) attributes[ATTR_CLIENT_ADDRESS] = info.clientAddress;
+  // Under trust proxy the address comes from a header a client may fill with anything.
+  if (info.clientAddress && isIP(info.clientAddress) !== 0) attributes[ATTR_CLIENT_ADDRESS] = info.clientAddress;
   if (info.userAgent) attributes[ATTR_USER_AGENT_ORIGINAL] = info.userAgent;
   if (info.protocolVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = info.protocolVersion;
   return attributes;
