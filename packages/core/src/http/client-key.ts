@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /**
  * The key of a client by IP: IPv4 as it is (IPv4-mapped IPv6 unwrapped), IPv6 grouped by its
  * `/subnet` network, since one IPv6 client commonly holds a whole /64. Anything that does not
@@ -13,6 +15,8 @@ import ipaddr from 'ipaddr.js';
  */
 export function ipKey(ip: string | undefined, ipv6Subnet: number): string | undefined {
   if (ip === undefined || ip === '') return undefined;
+  // The common case, an IPv4 address already in canonical form, is its own key.
+  if (CANONICAL_IPV4.test(ip)) return ip;
   if (isIP(ip) === 0) return `ip:invalid:${digest(ip)}`;
   let addr = ipaddr.parse(ip);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {

@@ -230,7 +230,6 @@ export class RateLimiter {
       this.health.shortCircuit();
       return this.fallback(fromLocal);
     }
-    const started = performance.now();
     let result: StoreResult;
     try {
       if (this.store.isAvailable?.() === false) {
@@ -238,14 +237,20 @@ export class RateLimiter {
         this.circuit?.failure(permit);
         return this.fallback(fromLocal);
       }
+      const started = performance.now();
       const pending = fromStore(this.store);
-      result = isPromiseLike(pending) ? await withTimeout(Promise.resolve(pending), this.timeoutMs) : pending;
+      if (isPromiseLike(pending)) {
+        result = await withTimeout(Promise.resolve(pending), this.timeoutMs);
+        // Only a remote store's latency is worth a histogram: an in-process one answers at once.
+        observeStoreLatency(this.label, (performance.now() - started) / 1000);
+      } else {
+        result = pending;
+      }
     } catch (error) {
       this.health.failed(error, this.failMode);
       this.circuit?.failure(permit);
       return this.fallback(fromLocal);
     }
-    observeStoreLatency(this.label, (performance.now() - started) / 1000);
     this.health.succeeded();
     this.circuit?.success(permit);
     return { result, source: 'store' };
