@@ -128,12 +128,20 @@ export class MemoryStore implements Store {
       const b = buckets[i] as BucketSpec;
       fullAt = Math.max(fullAt, now + msUntil(tokens[i] as number, b.capacity, b.capacity, b.ratePerMs));
     }
-    if (entry !== undefined) this.entries.delete(key);
-    if (fullAt > now) {
+    if (entry === undefined) {
+      if (fullAt <= now) return;
       this.makeRoom(now);
       this.entries.set(key, { since: now, fullAt, tokens: tokens.slice() });
       this.startSweeping();
+      return;
     }
+    this.entries.delete(key);
+    if (fullAt <= now) return;
+    // Reuse the entry: a decision on a known client allocates nothing here.
+    entry.since = now;
+    entry.fullAt = fullAt;
+    for (let i = 0; i < tokens.length; i++) entry.tokens[i] = tokens[i] as number;
+    this.entries.set(key, entry);
   }
 
   private current(entry: Entry | undefined, buckets: readonly BucketSpec[], now: number): number[] {
