@@ -1,4 +1,3 @@
-import type { Store } from '@tollgate/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { afterEach } from 'vitest';
 
@@ -49,20 +48,7 @@ export function counting(): { calls: () => number; handler: () => Promise<{ ok: 
   };
 }
 
-/** A store that is down: every call throws. */
-export function brokenStore(): Store & { calls: number } {
-  const store = {
-    calls: 0,
-    consume: () => fail(),
-    peek: () => fail(),
-    reset: () => fail(),
-  };
-  function fail(): never {
-    store.calls += 1;
-    throw new Error('connection refused');
-  }
-  return store as unknown as Store & { calls: number };
-}
+export { brokenStore } from '../helpers/broken-store.js';
 
 /** A HEAD request: status and headers (a HEAD response has no body). */
 export async function head(url: string, headers: Record<string, string> = {}) {

@@ -1,4 +1,3 @@
-import type { Store } from '@tollgate/core';
 import type Koa from 'koa';
 import { serve } from '../express/support.js';
 
@@ -30,20 +29,7 @@ export function counting(): { calls: () => number; handler: (ctx: Koa.Context) =
   };
 }
 
-/** A store that is down: every call throws. */
-export function brokenStore(): Store & { calls: number } {
-  const store = {
-    calls: 0,
-    consume: () => fail(),
-    peek: () => fail(),
-    reset: () => fail(),
-  };
-  function fail(): never {
-    store.calls += 1;
-    throw new Error('connection refused');
-  }
-  return store as unknown as Store & { calls: number };
-}
+export { brokenStore } from '../helpers/broken-store.js';
 
 /** A logger that keeps its messages instead of writing to stderr. */
 export function quietLogger(): { lines: string[]; logger: { info: Log; warn: Log; error: Log } } {

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClaude, type ReceivedRequest } from '../helpers/fake-claude.js';
+import { GoProcess } from '../helpers/go-process.js';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -38,52 +38,14 @@ interface Burst {
   errors: string[];
 }
 
-class BurstProcess {
-  private out = '';
-  private readonly child: ChildProcess;
+class BurstProcess extends GoProcess {
   readonly ready: Promise<void>;
   readonly result: Promise<Record<string, Burst>>;
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [FIXTURE], {
-      env: { ...process.env, ...env },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<never>((_, reject) =>
-      this.child.once('exit', (code) => reject(new Error(`burst process exited with ${code}: ${this.out}`))),
-    );
-    const waiters: (() => void)[] = [];
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      this.out += chunk.toString();
-      for (const look of waiters) look();
-    });
-    const line = (pattern: RegExp) =>
-      Promise.race([
-        new Promise<RegExpExecArray>((resolve) => {
-          const look = () => {
-            const match = pattern.exec(this.out);
-            if (match) resolve(match);
-          };
-          waiters.push(look);
-          look();
-        }),
-        exited,
-      ]);
-    this.ready = line(/^READY$/m).then(() => undefined);
-    this.result = line(/^RESULT (.*)$/m).then((m) => JSON.parse(m[1] as string) as Record<string, Burst>);
-    // The exit rejection is observed through `ready`/`result`; keep it from being unhandled.
-    exited.catch(() => {});
-  }
-
-  go(): void {
-    this.child.stdin?.write('GO\n');
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    await done;
+    super([FIXTURE], env, 'burst');
+    this.ready = this.line(/^READY$/m).then(() => undefined);
+    this.result = this.resultLine<Record<string, Burst>>();
   }
 }
 

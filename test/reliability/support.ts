@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tollgate/core';
 import type { Cluster } from 'ioredis';
+import { GoProcess } from '../helpers/go-process.js';
 
 /**
  * One row of the `npm run reliability` table. Tests append rows to the JSON-lines file named by
@@ -130,52 +131,15 @@ export interface RouteResult {
 export type FleetResult = Record<string, RouteResult>;
 
 /** One process of the fleet: started, READY, then GO → RESULT. */
-export class FleetMember {
-  private out = '';
-  private readonly child;
+export class FleetMember extends GoProcess {
   readonly ready: Promise<{ port: number; clock: number }>;
   readonly result: Promise<FleetResult>;
 
   constructor(env: Record<string, string>, clockOffsetMs = 0) {
     const args = clockOffsetMs === 0 ? [FLEET_APP] : ['--import', SKEW, FLEET_APP];
-    this.child = spawn(process.execPath, args, {
-      env: { ...process.env, ...env, CLOCK_OFFSET_MS: String(clockOffsetMs) },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<never>((_, reject) =>
-      this.child.once('exit', (code) => reject(new Error(`fleet process exited with ${code}: ${this.out}`))),
-    );
-    exited.catch(() => {});
-    const waiters: (() => void)[] = [];
-    this.child.stdout.on('data', (chunk: Buffer) => {
-      this.out += chunk.toString();
-      for (const look of waiters) look();
-    });
-    const line = (pattern: RegExp) =>
-      Promise.race([
-        new Promise<RegExpExecArray>((resolve) => {
-          const look = () => {
-            const match = pattern.exec(this.out);
-            if (match) resolve(match);
-          };
-          waiters.push(look);
-          look();
-        }),
-        exited,
-      ]);
-    this.ready = line(/^READY (\d+) (\d+)$/m).then((m) => ({ port: Number(m[1]), clock: Number(m[2]) }));
-    this.result = line(/^RESULT (.*)$/m).then((m) => JSON.parse(m[1] as string) as FleetResult);
-  }
-
-  go(): void {
-    this.child.stdin.write('GO\n');
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    await done;
+    super(args, { ...env, CLOCK_OFFSET_MS: String(clockOffsetMs) }, 'fleet');
+    this.ready = this.line(/^READY (\d+) (\d+)$/m).then((m) => ({ port: Number(m[1]), clock: Number(m[2]) }));
+    this.result = this.resultLine<FleetResult>();
   }
 }
 
