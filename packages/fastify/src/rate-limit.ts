@@ -6,13 +6,14 @@ import {
   type HttpRateLimitOptions,
   InvalidOptionError,
   type Logger,
+  type Outcome,
   type RequestReader,
 } from '@tollgate/core';
 import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
-  onRequestAsyncHookHandler,
+  HookHandlerDoneFunction,
   onRequestHookHandler,
   RouteOptions,
 } from 'fastify';
@@ -47,18 +48,34 @@ const reader: RequestReader<FastifyRequest> = {
 
 const POLICY_FIELDS = ['max', 'window', 'burst', 'policies', 'name'] as const;
 
-function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onRequestAsyncHookHandler {
+/**
+ * A callback-style hook, not an async one: with the memory store the decision is synchronous,
+ * and `done()` then runs the route without a promise or an extra tick.
+ */
+function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onRequestHookHandler {
   const { handler } = http;
-  return async function tollgateRateLimit(request, reply) {
-    const outcome = await http.handle(request);
+  const apply = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, outcome: Outcome) => {
     for (const [name, value] of outcome.headers) reply.header(name, value);
-    if (outcome.action === 'next') return;
+    if (outcome.action === 'next') return done();
     if (handler !== undefined && outcome.status === 429) {
       reply.code(429);
-      await handler(request, reply, outcome.decision);
-      return reply;
+      // The handler sends the reply; only its failure goes on to Fastify's error handling.
+      Promise.resolve()
+        .then(() => handler(request, reply, outcome.decision))
+        .catch(done);
+      return;
     }
-    return reply.code(outcome.status).type(outcome.contentType).send(outcome.body);
+    reply.code(outcome.status).type(outcome.contentType).send(outcome.body);
+  };
+  return function tollgateRateLimit(request, reply, done) {
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = http.handle(request);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (outcome instanceof Promise) outcome.then((o) => apply(request, reply, done, o), done);
+    else apply(request, reply, done, outcome);
   };
 }
 
@@ -77,7 +94,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
   for (const field of POLICY_FIELDS) delete defaults[field];
 
   // Everything is built now, so bad options fail at `register`, never on a request.
-  let app: onRequestAsyncHookHandler | undefined;
+  let app: onRequestHookHandler | undefined;
   if (global === false) {
     const stray = POLICY_FIELDS.find((field) => (rest as Record<string, unknown>)[field] !== undefined);
     if (stray !== undefined) {
@@ -94,7 +111,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
   }
 
   // Fastify adds a HEAD route for each GET route with the same config object: one limiter for both.
-  const routeHooks = new WeakMap<object, onRequestAsyncHookHandler>();
+  const routeHooks = new WeakMap<object, onRequestHookHandler>();
   fastify.addHook('onRoute', (route) => {
     const own = route.config?.rateLimit;
     if (own === undefined || own === false) return;
@@ -107,14 +124,14 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
     }
     const existing =
       route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-    route.onRequest = [...existing, hook as onRequestHookHandler];
+    route.onRequest = [...existing, hook];
   });
 
   if (app !== undefined) {
     const appHook = app;
-    fastify.addHook('onRequest', async function tollgateAppRateLimit(request, reply) {
-      if (request.routeOptions.config?.rateLimit === false) return;
-      return appHook.call(this, request, reply);
+    fastify.addHook('onRequest', function tollgateAppRateLimit(request, reply, done) {
+      if (request.routeOptions.config?.rateLimit === false) return done();
+      appHook.call(this, request, reply, done);
     });
   }
 };

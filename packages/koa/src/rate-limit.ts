@@ -3,10 +3,11 @@ import {
   firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
+  type Outcome,
   type RateLimiter,
   type RequestReader,
 } from '@tollgate/core';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 
 /** Shapes the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (ctx: Context, decision: Decision) => unknown;
@@ -39,10 +40,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const http = new HttpRateLimiter<Context, RateLimitHandler>(options, reader);
   const { handler } = http;
 
-  const middleware: Middleware = async (ctx, next) => {
-    const outcome = await http.handle(ctx);
-    for (const [name, value] of outcome.headers) ctx.set(name, value);
-    if (outcome.action === 'next') return next();
+  const refuse = async (ctx: Context, outcome: Exclude<Outcome, { action: 'next' }>): Promise<void> => {
     if (handler !== undefined && outcome.status === 429) {
       ctx.status = 429;
       await handler(ctx, outcome.decision);
@@ -51,6 +49,19 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     ctx.status = outcome.status;
     ctx.type = outcome.contentType;
     ctx.body = outcome.body;
+  };
+
+  const respond = (ctx: Context, next: Next, outcome: Outcome): Promise<unknown> => {
+    for (const [name, value] of outcome.headers) ctx.set(name, value);
+    return outcome.action === 'next' ? next() : refuse(ctx, outcome);
+  };
+
+  // Not async itself: Koa's compose turns a synchronous throw into a rejection, and the memory
+  // store's answer then costs no extra promise before `next()`.
+  const middleware: Middleware = (ctx, next) => {
+    const outcome = http.handle(ctx);
+    if (outcome instanceof Promise) return outcome.then((o) => respond(ctx, next, o));
+    return respond(ctx, next, outcome);
   };
   return Object.assign(middleware, { limiter: http.limiter });
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecision, type Decision } from '../limiter/decision.js';
 import { createPolicy } from '../limiter/policy.js';
-import { type Contribution, type HeaderMode, rateLimitHeaders, retryAfterSeconds } from './headers.js';
+import {
+  type Contribution,
+  HEADER_MODES,
+  type HeaderMode,
+  rateLimitHeaders,
+  retryAfterSeconds,
+  SoloHeaders,
+} from './headers.js';
 
 const NOW = 1_700_000_000_000;
 const perSecond = createPolicy({ max: 10, window: '1s' });
@@ -184,4 +191,24 @@ describe('retryAfterSeconds', () => {
   ])('%i ms -> %i s', (ms, s) => {
     expect(retryAfterSeconds(ms)).toBe(s);
   });
+});
+
+describe('SoloHeaders', () => {
+  const cases: Array<[string, Decision, string[]]> = [
+    ['one policy', single, ['10-per-1s']],
+    ['two policies', both, ['api.10-per-1s', 'api.1000-per-1h']],
+    ['refused', refused, ['10-per-1s', '1000-per-1h']],
+  ];
+  for (const mode of HEADER_MODES) {
+    for (const [what, decision, names] of cases) {
+      it(`${mode}, ${what}: the fields rateLimitHeaders gives for a single contribution`, () => {
+        const solo = new SoloHeaders(
+          mode,
+          names,
+          decision.policies.map((s) => s.policy),
+        );
+        expect(solo.for(decision, NOW)).toEqual(rateLimitHeaders(mode, [contribution(decision, names, mode)], NOW));
+      });
+    }
+  }
 });

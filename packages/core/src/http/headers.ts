@@ -67,6 +67,44 @@ export function rateLimitHeaders(mode: HeaderMode, contributions: readonly Contr
   }
 }
 
+/**
+ * The header fields of one limiter alone on a request (the common case), for `draft-11` with
+ * what never changes built once: the `RateLimit-Policy` field whole, and each policy's
+ * `"name";r=` prefix. The same fields as `rateLimitHeaders` for a single contribution.
+ */
+export class SoloHeaders {
+  private readonly policyField: readonly [string, string] | undefined;
+  private readonly statePrefixes: readonly string[];
+
+  constructor(
+    private readonly mode: HeaderMode,
+    private readonly names: readonly string[],
+    policies: readonly Policy[],
+  ) {
+    if (mode === 'draft-11') {
+      const items = policies.map((p, i) => `"${names[i]}";q=${p.max};w=${seconds(p.windowMs)}`);
+      this.policyField = Object.freeze(['RateLimit-Policy', items.join(', ')] as const);
+    }
+    this.statePrefixes = names.map((name) => `"${name}";r=`);
+  }
+
+  /** The fields for `decision`, made by this limiter alone. */
+  for(decision: Decision, nowMs: number): HeaderList {
+    const policyField = this.policyField;
+    if (policyField === undefined) {
+      return rateLimitHeaders(this.mode, [{ decision, names: this.names, mode: this.mode }], nowMs);
+    }
+    const statuses = decision.policies;
+    let state = '';
+    for (let i = 0; i < statuses.length; i++) {
+      const s = statuses[i] as Decision['policies'][number];
+      if (i > 0) state += ', ';
+      state += `${this.statePrefixes[i]}${s.remaining};t=${seconds(s.resetMs)}`;
+    }
+    return [policyField, ['RateLimit', state]];
+  }
+}
+
 /** `Retry-After` in whole seconds, never before the bucket can serve the request, at least 1. */
 export function retryAfterSeconds(retryAfterMs: number): number {
   return Math.max(1, Math.ceil(retryAfterMs / 1000));

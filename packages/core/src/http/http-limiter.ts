@@ -1,5 +1,6 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import type { Decision } from '../limiter/decision.js';
+import { isPromiseLike } from '../limiter/is-promise-like.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction } from '../options/validate.js';
@@ -12,6 +13,7 @@ import {
   type HeaderMode,
   rateLimitHeaders,
   retryAfterSeconds,
+  SoloHeaders,
 } from './headers.js';
 import { PROBLEM_CONTENT_TYPE, quotaExceededBody, storeUnavailableBody } from './problem.js';
 
@@ -91,8 +93,12 @@ const UNKNOWN_CLIENT_BODY = JSON.stringify({
   detail: 'The server cannot identify the client to apply its rate limit.',
 });
 
-/** Decisions already made on a request, by every limiter it passed through. */
-const contributions = new WeakMap<object, Contribution[]>();
+/**
+ * Decisions already made on a request, by every limiter it passed through, kept on the request
+ * itself under a symbol: cheaper than a WeakMap entry per request, and invisible to the app.
+ */
+const CONTRIBUTIONS = Symbol('tollgate.ratelimit.contributions');
+type Carrier = { [CONTRIBUTIONS]?: Contribution | Contribution[] };
 
 /**
  * The framework-neutral part of `rateLimit()`: validates the options once, then turns each
@@ -111,6 +117,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly skip: ((req: Req) => MaybePromise<boolean>) | undefined;
   private readonly headerMode: HeaderMode | undefined;
   private readonly names: readonly string[];
+  private readonly solo: SoloHeaders | undefined;
 
   constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>) {
     const opts = assertOptionsObject(options, 'rateLimit');
@@ -135,18 +142,45 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     this.names = policies.map((p) =>
       name === undefined ? p.label : policies.length === 1 ? name : `${name}.${p.label}`,
     );
+    this.solo = this.headerMode === undefined ? undefined : new SoloHeaders(this.headerMode, this.names, policies);
   }
 
-  /** Decides one request: skip, key, cost, the limiter's decision, and the headers and body to send. */
-  async handle(req: Req): Promise<Outcome> {
-    if (this.skip !== undefined && (await this.skip(req)) === true) return SKIPPED;
-    const key = await this.key(req);
+  /**
+   * Decides one request: skip, key, cost, the limiter's decision, and the headers and body to
+   * send. Synchronous when every step is (built-in key, fixed cost, memory store): the common
+   * request then costs no promise. Otherwise a native Promise, so adapters tell the two apart
+   * with `instanceof Promise`. A synchronous step that throws throws here.
+   */
+  handle(req: Req): Outcome | Promise<Outcome> {
+    if (this.skip === undefined) return this.keyed(req);
+    const skip = this.skip(req);
+    if (isPromiseLike(skip)) return Promise.resolve(skip).then((s) => (s === true ? SKIPPED : this.keyed(req)));
+    return skip === true ? SKIPPED : this.keyed(req);
+  }
+
+  private keyed(req: Req): Outcome | Promise<Outcome> {
+    const key = this.key(req);
+    if (isPromiseLike(key)) return Promise.resolve(key).then((k) => this.costed(req, k));
+    return this.costed(req, key);
+  }
+
+  private costed(req: Req, key: string | undefined): Outcome | Promise<Outcome> {
     if (key === undefined && this.builtInKey) return this.unknownClient();
     if (typeof key !== 'string' || key.length === 0) {
       throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: the `key` function must return a non-empty string');
     }
-    const cost = typeof this.cost === 'number' ? this.cost : await this.cost(req);
-    const decision = await this.limiter.consume(key, cost);
+    if (typeof this.cost === 'number') return this.decided(req, this.limiter.decide(key, this.cost));
+    const cost = this.cost(req);
+    if (isPromiseLike(cost)) return Promise.resolve(cost).then((c) => this.decided(req, this.limiter.decide(key, c)));
+    return this.decided(req, this.limiter.decide(key, cost));
+  }
+
+  private decided(req: Req, decision: Decision | Promise<Decision>): Outcome | Promise<Outcome> {
+    if (isPromiseLike(decision)) return Promise.resolve(decision).then((d) => this.outcome(req, d));
+    return this.outcome(req, decision);
+  }
+
+  private outcome(req: Req, decision: Decision): Outcome {
     annotateRateLimit(decision, this.limiter.label);
     if (decision.source === 'closed') {
       return {
@@ -200,13 +234,17 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     // A request let through because the store is down says nothing about any quota.
     if (this.headerMode === undefined || decision.source === 'open') return [];
     const mode = this.headerMode;
-    let made = contributions.get(req);
-    if (made === undefined) {
-      made = [];
-      contributions.set(req, made);
+    const mine: Contribution = { decision, names: this.names, mode };
+    const carrier = req as Req & Carrier;
+    const before = carrier[CONTRIBUTIONS];
+    if (before === undefined) {
+      carrier[CONTRIBUTIONS] = mine;
+      return (this.solo as SoloHeaders).for(decision, mode === 'legacy' ? Date.now() : 0);
     }
-    made.push({ decision, names: this.names, mode });
-    const same = made.length === 1 ? made : made.filter((c) => c.mode === mode);
+    const made = Array.isArray(before) ? before : [before];
+    made.push(mine);
+    carrier[CONTRIBUTIONS] = made;
+    const same = made.filter((c) => c.mode === mode);
     return rateLimitHeaders(mode, same, Date.now());
   }
 

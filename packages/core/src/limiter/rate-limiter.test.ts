@@ -159,6 +159,40 @@ describe('RateLimiter: consume', () => {
   });
 });
 
+describe('RateLimiter: decide', () => {
+  it('answers synchronously from a synchronous store, as consume does later', async () => {
+    const { store } = fakeClockStore();
+    const limiter = new RateLimiter({ max: 2, window: '1m', store });
+    const first = limiter.decide('a');
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(first).toMatchObject({ allowed: true, remaining: 1, source: 'store' });
+    expect(limiter.decide('a')).toMatchObject({ allowed: true, remaining: 0 });
+    expect(limiter.decide('a')).toMatchObject({ allowed: false, remaining: 0 });
+    await expect(limiter.consume('a')).resolves.toMatchObject({ allowed: false });
+  });
+
+  it('answers with a promise when the store does', async () => {
+    const inner = new MemoryStore();
+    stores.push(inner);
+    const store: Store = {
+      consume: async (key, buckets, costs) => inner.consume(key, buckets, costs),
+      peek: async (key, buckets) => inner.peek(key, buckets),
+      reset: async (key) => inner.reset(key),
+    };
+    const limiter = new RateLimiter({ max: 1, window: '1m', store });
+    const pending = limiter.decide('a');
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).resolves.toMatchObject({ allowed: true, remaining: 0 });
+    await expect(limiter.decide('a')).resolves.toMatchObject({ allowed: false });
+  });
+
+  it('throws at once for an invalid key or cost', () => {
+    const limiter = new RateLimiter({ max: 1, window: '1m' });
+    expect(() => limiter.decide('')).toThrow(TollgateError);
+    expect(() => limiter.decide('a', -1)).toThrow(TollgateError);
+  });
+});
+
 describe('RateLimiter: cost validation', () => {
   it('rejects a cost greater than capacity at once, without calling (or waiting for) the store', async () => {
     const store = silentStore();

@@ -15,6 +15,7 @@ import { decisionOutcome, observeStoreLatency, recordDecision } from '../telemet
 import { covers } from './bucket.js';
 import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
+import { isPromiseLike } from './is-promise-like.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import { StoreHealth } from './store-health.js';
 import { withTimeout } from './timeout.js';
@@ -78,6 +79,11 @@ export const RATE_LIMITER_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** What a store call does: take tokens, or only read them. */
+type Op = 0 | 1;
+const CONSUME: Op = 0;
+const PEEK: Op = 1;
 
 /**
  * A token-bucket rate limiter: each key gets a bucket of `burst ?? max` tokens, refilled
@@ -148,18 +154,15 @@ export class RateLimiter {
 
   /** Takes `cost` tokens from every bucket of `key` if all of them have enough; else takes none. */
   async consume(key: string, cost = 1): Promise<Decision> {
-    const costs = this.costsFor(cost);
-    const fullKey = this.keyFor(key);
-    const { result, source } = await this.ask(
-      (store) => store.consume(fullKey, this.policies, costs),
-      (local) => local.consume(fullKey, this.policies, costs),
-    );
-    const decision =
-      result === undefined
-        ? unlimitedDecision(this.policies, source === 'open', source)
-        : buildDecision(this.policies, result.tokens, costs, result.allowed, source);
-    recordDecision(this.label, decisionOutcome(decision));
-    return decision;
+    return this.decide(key, cost);
+  }
+
+  /**
+   * As `consume`, but answers synchronously when the store does (the memory store, or a
+   * fallback), so a request that needs no I/O costs no promise and no microtask.
+   */
+  decide(key: string, cost = 1): Decision | Promise<Decision> {
+    return this.run(CONSUME, this.keyFor(key), this.costsFor(cost));
   }
 
   /**
@@ -175,15 +178,7 @@ export class RateLimiter {
 
   /** The state of `key`'s buckets, without consuming anything. */
   async peek(key: string): Promise<Decision> {
-    const fullKey = this.keyFor(key);
-    const { result, source } = await this.ask(
-      (store) => store.peek(fullKey, this.policies),
-      (local) => local.peek(fullKey, this.policies),
-    );
-    if (result === undefined) return unlimitedDecision(this.policies, source === 'open', source);
-    // Allowed here means a request of cost 1 would be admitted now.
-    const allowed = result.tokens.every((t) => covers(t, 1));
-    return buildDecision(this.policies, result.tokens, this.unitCosts, allowed, source);
+    return this.run(PEEK, this.keyFor(key), this.unitCosts);
   }
 
   /** Refills every bucket of `key` (an admin reset). Errors from the store are thrown. */
@@ -220,51 +215,75 @@ export class RateLimiter {
     return this.policies.map(() => cost);
   }
 
-  private async ask(
-    fromStore: (store: Store) => StoreResult | Promise<StoreResult>,
-    fromLocal: (local: MemoryStore) => StoreResult,
-  ): Promise<{ result: StoreResult | undefined; source: DecisionSource }> {
+  /** One store call, with timeout, circuit breaker and fallback; synchronous if the store is. */
+  private run(op: Op, key: string, costs: readonly number[]): Decision | Promise<Decision> {
     // While the circuit is open, the store is not called at all: failMode answers at once.
     const permit = this.circuit === undefined ? 0 : this.circuit.admit();
     if (permit === NO_CALL) {
       this.health.shortCircuit();
-      return this.fallback(fromLocal);
+      return this.fallback(op, key, costs);
     }
-    let result: StoreResult;
+    let pending: StoreResult | Promise<StoreResult>;
     try {
       if (this.store.isAvailable?.() === false) {
         this.health.skipped(this.failMode);
         this.circuit?.failure(permit);
-        return this.fallback(fromLocal);
+        return this.fallback(op, key, costs);
       }
-      const started = performance.now();
-      const pending = fromStore(this.store);
-      if (isPromiseLike(pending)) {
-        result = await withTimeout(Promise.resolve(pending), this.timeoutMs);
+      pending = op === CONSUME ? this.store.consume(key, this.policies, costs) : this.store.peek(key, this.policies);
+    } catch (error) {
+      return this.failed(error, permit, op, key, costs);
+    }
+    if (!isPromiseLike(pending)) return this.answered(permit, op, pending, costs);
+    const started = performance.now();
+    return withTimeout(Promise.resolve(pending), this.timeoutMs).then(
+      (result) => {
         // Only a remote store's latency is worth a histogram: an in-process one answers at once.
         observeStoreLatency(this.label, (performance.now() - started) / 1000);
-      } else {
-        result = pending;
-      }
-    } catch (error) {
-      this.health.failed(error, this.failMode);
-      this.circuit?.failure(permit);
-      return this.fallback(fromLocal);
-    }
-    this.health.succeeded();
-    this.circuit?.success(permit);
-    return { result, source: 'store' };
+        return this.answered(permit, op, result, costs);
+      },
+      (error: unknown) => this.failed(error, permit, op, key, costs),
+    );
   }
 
-  private fallback(fromLocal: (local: MemoryStore) => StoreResult): {
-    result: StoreResult | undefined;
-    source: DecisionSource;
-  } {
-    if (this.failMode === 'local') {
-      this.local ??= new MemoryStore();
-      return { result: fromLocal(this.local), source: 'local' };
+  private answered(permit: number, op: Op, result: StoreResult, costs: readonly number[]): Decision {
+    this.health.succeeded();
+    this.circuit?.success(permit);
+    return this.decision(op, result, costs, 'store');
+  }
+
+  private failed(error: unknown, permit: number, op: Op, key: string, costs: readonly number[]): Decision {
+    this.health.failed(error, this.failMode);
+    this.circuit?.failure(permit);
+    return this.fallback(op, key, costs);
+  }
+
+  private fallback(op: Op, key: string, costs: readonly number[]): Decision {
+    if (this.failMode !== 'local') return this.decision(op, undefined, costs, this.failMode);
+    this.local ??= new MemoryStore();
+    const result = op === CONSUME ? this.local.consume(key, this.policies, costs) : this.local.peek(key, this.policies);
+    return this.decision(op, result, costs, 'local');
+  }
+
+  private decision(
+    op: Op,
+    result: StoreResult | undefined,
+    costs: readonly number[],
+    source: DecisionSource,
+  ): Decision {
+    if (result === undefined) {
+      const unlimited = unlimitedDecision(this.policies, source === 'open', source);
+      if (op === CONSUME) recordDecision(this.label, decisionOutcome(unlimited));
+      return unlimited;
     }
-    return { result: undefined, source: this.failMode };
+    if (op === PEEK) {
+      // Allowed here means a request of cost 1 would be admitted now.
+      const allowed = result.tokens.every((t) => covers(t, 1));
+      return buildDecision(this.policies, result.tokens, costs, allowed, source);
+    }
+    const decision = buildDecision(this.policies, result.tokens, costs, result.allowed, source);
+    recordDecision(this.label, decisionOutcome(decision));
+    return decision;
   }
 }
 
@@ -295,10 +314,6 @@ function matchName(value: unknown, option: string): string {
     throw new InvalidOptionError(option, value, 'accepted: 1 to 64 letters, digits, "_", "." or "-"');
   }
   return value;
-}
-
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function isStore(value: unknown): boolean {
