@@ -11,7 +11,12 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
 import { initCircuitMetrics, recordCircuitTransition } from '../telemetry/circuit-metrics.js';
-import { decisionOutcome, observeStoreLatency, recordDecision } from '../telemetry/rate-limit-metrics.js';
+import {
+  type DecisionTally,
+  decisionOutcome,
+  decisionTally,
+  observeStoreLatency,
+} from '../telemetry/rate-limit-metrics.js';
 import { covers } from './bucket.js';
 import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
@@ -110,6 +115,7 @@ export class RateLimiter {
   private readonly keyPrefix: string;
   private readonly unitCosts: readonly number[];
   private local: MemoryStore | undefined;
+  private readonly tally: DecisionTally;
 
   constructor(options: RateLimiterOptions) {
     const opts = assertOptionsObject(options, 'RateLimiter');
@@ -135,6 +141,7 @@ export class RateLimiter {
     const id = this.name === undefined ? `p:${this.policies.map((p) => p.id).join('+')}` : `n:${this.name}`;
     this.keyPrefix = `${prefix}:${id}:`;
     this.label = this.name ?? id;
+    this.tally = decisionTally(this.label);
     this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.label);
     const circuit = parseCircuitOptions(opts.circuit);
     if (circuit === undefined) {
@@ -273,7 +280,7 @@ export class RateLimiter {
   ): Decision {
     if (result === undefined) {
       const unlimited = unlimitedDecision(this.policies, source === 'open', source);
-      if (op === CONSUME) recordDecision(this.label, decisionOutcome(unlimited));
+      if (op === CONSUME) this.tally[decisionOutcome(unlimited)] += 1;
       return unlimited;
     }
     if (op === PEEK) {
@@ -282,7 +289,7 @@ export class RateLimiter {
       return buildDecision(this.policies, result.tokens, costs, allowed, source);
     }
     const decision = buildDecision(this.policies, result.tokens, costs, result.allowed, source);
-    recordDecision(this.label, decisionOutcome(decision));
+    this.tally[decisionOutcome(decision)] += 1;
     return decision;
   }
 }

@@ -32,6 +32,9 @@ const decisions = new Counter<'limiter' | 'outcome'>({
   help: 'Rate limit decisions, by limiter and outcome (allowed, limited, store_error, fallback).',
   labelNames: ['limiter', 'outcome'],
   registers: [],
+  collect() {
+    flushTallies();
+  },
 });
 addMetric(decisions);
 
@@ -54,7 +57,7 @@ addMetric(evictions);
 
 const limiterLabels = new BoundedValues(MAX_LIMITER_LABELS);
 const storeLabels = new BoundedValues(MAX_LIMITER_LABELS);
-const decisionChildren = new Map<string, Record<RateLimitOutcome, Counter.Internal>>();
+const tallies = new Map<string, DecisionTally>();
 const latencyChildren = new Map<string, Histogram.Internal<'limiter'>>();
 const evictionChildren = new Map<string, Counter.Internal>();
 
@@ -71,25 +74,50 @@ export function decisionOutcome(decision: Pick<Decision, 'allowed' | 'source'>):
 }
 
 /**
- * Counts one decision in `tollgate_ratelimit_decisions_total{limiter, outcome}`. `limiter` is
- * the limiter's name (or its policy id when unnamed), never a client key. Never throws.
+ * One limiter label's decisions since the last scrape. A decision is a plain increment here;
+ * the counter gets the sums when it is collected: prom-client's labelled `inc` hashes the label
+ * set on every call, which cost more than the whole decision on a memory store.
  */
+export class DecisionTally implements Record<RateLimitOutcome, number> {
+  allowed = 0;
+  limited = 0;
+  store_error = 0;
+  fallback = 0;
+
+  constructor(readonly limiter: string) {}
+}
+
+/**
+ * The tally behind `tollgate_ratelimit_decisions_total{limiter}`, for a limiter to count into.
+ * `limiter` is the limiter's name (or its policy id when unnamed), never a client key; past
+ * `MAX_LIMITER_LABELS` distinct ones, they share the `_OVERFLOW` tally.
+ */
+export function decisionTally(limiter: string): DecisionTally {
+  const label = limiterLabels.label(String(limiter));
+  let tally = tallies.get(label);
+  if (tally === undefined) {
+    tally = new DecisionTally(label);
+    tallies.set(label, tally);
+  }
+  return tally;
+}
+
+function flushTallies(): void {
+  for (const tally of tallies.values()) {
+    for (const outcome of RATE_LIMIT_OUTCOMES) {
+      const count = tally[outcome];
+      if (count === 0) continue;
+      tally[outcome] = 0;
+      decisions.inc({ limiter: tally.limiter, outcome }, count);
+    }
+  }
+}
+
+/** Counts one decision in `tollgate_ratelimit_decisions_total{limiter, outcome}`. Never throws. */
 export function recordDecision(limiter: string, outcome: RateLimitOutcome): void {
   try {
-    const label = limiterLabels.label(String(limiter));
-    let children = decisionChildren.get(label);
-    if (children === undefined) {
-      children = {
-        allowed: decisions.labels(label, 'allowed'),
-        limited: decisions.labels(label, 'limited'),
-        store_error: decisions.labels(label, 'store_error'),
-        fallback: decisions.labels(label, 'fallback'),
-      };
-      decisionChildren.set(label, children);
-    }
-    const child = children[outcome];
-    if (child === undefined) throw new TypeError(`unknown rate limit outcome ${String(outcome)}`);
-    child.inc();
+    if (!RATE_LIMIT_OUTCOMES.includes(outcome)) throw new TypeError(`unknown rate limit outcome ${String(outcome)}`);
+    decisionTally(limiter)[outcome] += 1;
   } catch (error) {
     defaultFailureLog.report('recordDecision', error);
   }
