@@ -23,7 +23,7 @@ function routeOf(req: Request): string | undefined {
 export function telemetry(options?: TelemetryOptions): RequestHandler {
   const http = new HttpServerTelemetry(options);
   return function tollgateTelemetry(req, res, next) {
-    const request = http.start({
+    const request = http.start(req.method, () => ({
       method: req.method,
       scheme: req.protocol,
       path: req.path,
@@ -33,7 +33,7 @@ export function telemetry(options?: TelemetryOptions): RequestHandler {
       userAgent: header(req, 'user-agent'),
       protocolVersion: req.httpVersion,
       header: (name) => header(req, name),
-    });
+    }));
     const done = () => {
       request.setRoute(routeOf(req));
       request.end(res.statusCode);

@@ -12,12 +12,16 @@ export type TelemetryOptions = HttpServerTelemetryOptions;
 
 const header = (request: FastifyRequest, name: string) => firstHeader(request.headers, name);
 
+const TELEMETRY = Symbol('tollgate.telemetry');
+type Carrier = FastifyRequest & { [TELEMETRY]?: { telemetry: RequestTelemetry; error: unknown } | null };
+
 const plugin: FastifyPluginAsync<TelemetryOptions> = async (fastify, options) => {
   const http = new HttpServerTelemetry(options);
-  const requests = new WeakMap<FastifyRequest, { telemetry: RequestTelemetry; error?: unknown }>();
+  // A request decorator, not a WeakMap: Fastify gives every request the slot up front.
+  if (!fastify.hasRequestDecorator(TELEMETRY)) fastify.decorateRequest(TELEMETRY, null);
 
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const telemetry = http.start({
+    const telemetry = http.start(request.method, () => ({
       method: request.method,
       scheme: request.protocol,
       path: request.url.split('?', 1)[0] ?? '/',
@@ -27,21 +31,24 @@ const plugin: FastifyPluginAsync<TelemetryOptions> = async (fastify, options) =>
       userAgent: header(request, 'user-agent'),
       protocolVersion: request.raw.httpVersion,
       header: (name) => header(request, name),
-    });
-    requests.set(request, { telemetry });
+    }));
+    (request as Carrier)[TELEMETRY] = { telemetry, error: undefined };
     // The rest of the hook chain and the handler continue in the span's context.
-    telemetry.run(() => done());
+    telemetry.run(done);
   });
-  fastify.addHook('onError', async (request, _reply, error) => {
-    const entry = requests.get(request);
-    if (entry !== undefined) entry.error = error;
+  fastify.addHook('onError', (request, _reply, error, done) => {
+    const entry = (request as Carrier)[TELEMETRY];
+    if (entry != null) entry.error = error;
+    done();
   });
-  fastify.addHook('onResponse', async (request, reply) => {
-    const entry = requests.get(request);
-    if (entry === undefined) return;
-    // routeOptions.url is the template (`/users/:id`); a request no route matched has none.
-    entry.telemetry.setRoute(request.is404 ? undefined : request.routeOptions.url);
-    entry.telemetry.end(reply.statusCode, entry.error);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const entry = (request as Carrier)[TELEMETRY];
+    if (entry != null) {
+      // routeOptions.url is the template (`/users/:id`); a request no route matched has none.
+      entry.telemetry.setRoute(request.is404 ? undefined : request.routeOptions.url);
+      entry.telemetry.end(reply.statusCode, entry.error);
+    }
+    done();
   });
 };
 

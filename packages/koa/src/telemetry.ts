@@ -20,7 +20,7 @@ const routeOf = (ctx: Context) => (ctx as Context & { _matchedRoute?: unknown })
 export function telemetry(options?: TelemetryOptions): Middleware {
   const http = new HttpServerTelemetry(options);
   return async function tollgateTelemetry(ctx, next) {
-    const request = http.start({
+    const request = http.start(ctx.method, () => ({
       method: ctx.method,
       scheme: ctx.protocol,
       path: ctx.path,
@@ -30,7 +30,7 @@ export function telemetry(options?: TelemetryOptions): Middleware {
       userAgent: header(ctx, 'user-agent'),
       protocolVersion: ctx.req.httpVersion,
       header: (name) => header(ctx, name),
-    });
+    }));
     try {
       await request.run(next);
     } catch (error) {

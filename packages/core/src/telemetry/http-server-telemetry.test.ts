@@ -7,6 +7,7 @@ import { type HttpRequestInfo, HttpServerTelemetry } from './http-server-telemet
 import { register } from './registry.js';
 import { scrapeMetrics } from './scrape.js';
 import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
+import { startRequest } from './test-support/start-request.js';
 import { traceSpan } from './trace.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -63,7 +64,8 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('makes one SERVER span named by method and route, with the stable semconv attributes', () => {
-    const req = telemetry.start(
+    const req = startRequest(
+      telemetry,
       request({ path: '/users/42?token=secret#frag' }, { authorization: 'Bearer secret-token', cookie: 'sid=secret' }),
     );
     req.setRoute('/users/:id');
@@ -90,7 +92,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('names the span by method alone when no route matched, never by the path', () => {
-    const req = telemetry.start(request({ path: '/no/such/page' }));
+    const req = startRequest(telemetry, request({ path: '/no/such/page' }));
     req.setRoute(undefined);
     req.end(404);
     const span = tracing.span('GET');
@@ -99,7 +101,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('continues an incoming W3C traceparent instead of starting a new trace', () => {
-    const req = telemetry.start(request({}, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }));
+    const req = startRequest(telemetry, request({}, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }));
     req.end(200);
     const span = tracing.span('GET');
     expect(span.spanContext().traceId).toBe(TRACE_ID);
@@ -108,14 +110,14 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('starts a new trace for a malformed traceparent', () => {
-    telemetry.start(request({}, { traceparent: 'garbage' })).end(200);
+    startRequest(telemetry, request({}, { traceparent: 'garbage' })).end(200);
     const span = tracing.span('GET');
     expect(span.parentSpanContext).toBeUndefined();
     expect(span.spanContext().traceId).not.toBe(TRACE_ID);
   });
 
   it('gives the handler a context in which new spans are children of the server span', async () => {
-    const req = telemetry.start(request({}, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }));
+    const req = startRequest(telemetry, request({}, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }));
     await req.run(async () => {
       await new Promise((resolve) => setImmediate(resolve));
       await traceSpan('db.query', {}, async () => undefined);
@@ -132,7 +134,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('leaves the status unset for 4xx: the server did its job', () => {
-    const req = telemetry.start(request());
+    const req = startRequest(telemetry, request());
     req.setRoute('/users/:id');
     req.end(429);
     const span = tracing.span('GET /users/:id');
@@ -142,7 +144,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('marks 5xx as ERROR with error.type the status code', () => {
-    const req = telemetry.start(request({ method: 'POST' }));
+    const req = startRequest(telemetry, request({ method: 'POST' }));
     req.setRoute('/orders');
     req.end(503);
     const span = tracing.span('POST /orders');
@@ -153,7 +155,7 @@ describe('HttpServerTelemetry with the SDK', () => {
 
   it('records a thrown error: exception event, ERROR, error.type the class name', () => {
     class PaymentDeclined extends Error {}
-    const req = telemetry.start(request({ method: 'POST' }));
+    const req = startRequest(telemetry, request({ method: 'POST' }));
     req.setRoute('/pay');
     req.end(500, new PaymentDeclined('card declined'));
     const span = tracing.span('POST /pay');
@@ -163,7 +165,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('reports an unknown method as _OTHER (span name HTTP) and keeps the original', () => {
-    const req = telemetry.start(request({ method: 'PURGE' }));
+    const req = startRequest(telemetry, request({ method: 'PURGE' }));
     req.setRoute('/cache');
     req.end(204);
     const span = tracing.span('HTTP /cache');
@@ -173,7 +175,7 @@ describe('HttpServerTelemetry with the SDK', () => {
 
   it('enriches a server span already made by OpenTelemetry HTTP instrumentation instead of nesting one', () => {
     const outer = trace.getTracer('@opentelemetry/instrumentation-http').startSpan('GET', { kind: SpanKind.SERVER });
-    const req = context.with(trace.setSpan(context.active(), outer), () => telemetry.start(request()));
+    const req = context.with(trace.setSpan(context.active(), outer), () => startRequest(telemetry, request()));
     expect(req.span).toBe(outer);
     req.run(() => traceSpan('handler', {}, () => undefined));
     req.setRoute('/users/:id');
@@ -187,8 +189,8 @@ describe('HttpServerTelemetry with the SDK', () => {
 
   it('counts a request once when telemetry is nested in telemetry (app and router level)', async () => {
     const labels = { http_request_method: 'GET', http_route: '/nested', http_response_status_code: '200' };
-    const outer = telemetry.start(request());
-    const inner = outer.run(() => telemetry.start(request()));
+    const outer = startRequest(telemetry, request());
+    const inner = outer.run(() => startRequest(telemetry, request()));
     expect(inner.span).toBe(outer.span);
     inner.setRoute('/nested');
     inner.end(200);
@@ -199,7 +201,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('nests under an active span that is not a server span', () => {
-    traceSpan('job', {}, () => telemetry.start(request()).end(200));
+    traceSpan('job', {}, () => startRequest(telemetry, request()).end(200));
     expect(tracing.span('GET').parentSpanContext?.spanId).toBe(tracing.span('job').spanContext().spanId);
   });
 
@@ -207,13 +209,13 @@ describe('HttpServerTelemetry with the SDK', () => {
     const labels = { http_request_method: 'GET', http_route: '/metrics-test/:id', http_response_status_code: '200' };
     const before = await observations(labels);
     for (const id of [1, 2, 3]) {
-      const req = telemetry.start(request({ path: `/metrics-test/${id}` }));
+      const req = startRequest(telemetry, request({ path: `/metrics-test/${id}` }));
       req.setRoute('/metrics-test/:id');
       req.end(200);
       req.end(200); // a second end is ignored
     }
     expect(await observations(labels)).toBe(before + 3);
-    const failing = telemetry.start(request({ path: '/metrics-test/9' }));
+    const failing = startRequest(telemetry, request({ path: '/metrics-test/9' }));
     failing.setRoute('/metrics-test/:id');
     failing.end(502);
     expect(await observations({ ...labels, http_response_status_code: '502', error_type: '502' })).toBe(1);
@@ -222,16 +224,16 @@ describe('HttpServerTelemetry with the SDK', () => {
   it('labels every unmatched request with one constant route', async () => {
     const labels = { http_request_method: 'GET', http_route: '_UNMATCHED', http_response_status_code: '404' };
     const before = await observations(labels);
-    telemetry.start(request({ path: '/a' })).end(404);
-    telemetry.start(request({ path: '/b' })).end(404);
+    startRequest(telemetry, request({ path: '/a' })).end(404);
+    startRequest(telemetry, request({ path: '/b' })).end(404);
     expect(await observations(labels)).toBe(before + 2);
   });
 
   it('10,000 distinct unmatched paths leave the series count unchanged', async () => {
-    telemetry.start(request({ path: '/warm-up' })).end(404);
+    startRequest(telemetry, request({ path: '/warm-up' })).end(404);
     const series = await seriesCount();
     for (let i = 0; i < 10_000; i++) {
-      telemetry.start(request({ path: `/probe/${i}` })).end(404);
+      startRequest(telemetry, request({ path: `/probe/${i}` })).end(404);
     }
     expect(await seriesCount()).toBe(series);
     expect(await register.metrics()).not.toContain('/probe/');
@@ -241,7 +243,7 @@ describe('HttpServerTelemetry with the SDK', () => {
     const logger = silentLogger();
     const capped = new HttpServerTelemetry({ maxRoutes: 3, logger });
     for (let i = 0; i < 10; i++) {
-      const req = capped.start(request({ method: 'DELETE', path: `/cap/${i}` }));
+      const req = startRequest(capped, request({ method: 'DELETE', path: `/cap/${i}` }));
       req.setRoute(`/cap/${i}`);
       req.end(200);
     }
@@ -257,7 +259,7 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('gives sampled requests a trace_id exemplar in OpenMetrics output only', async () => {
-    const req = telemetry.start(request({ method: 'PATCH', path: '/exemplar/1' }));
+    const req = startRequest(telemetry, request({ method: 'PATCH', path: '/exemplar/1' }));
     req.setRoute('/exemplar/:id');
     req.end(200);
     const { traceId, spanId } = tracing.span('PATCH /exemplar/:id').spanContext();
@@ -276,7 +278,8 @@ describe('HttpServerTelemetry with the SDK', () => {
   });
 
   it('gives unsampled requests no exemplar', async () => {
-    const req = telemetry.start(
+    const req = startRequest(
+      telemetry,
       request({ method: 'PATCH', path: '/exemplar/2' }, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` }),
     );
     req.setRoute('/unsampled/:id');
@@ -293,11 +296,31 @@ describe('HttpServerTelemetry never breaks a request', () => {
   it('works without setupTelemetry: no-op spans, durations still observed', async () => {
     const telemetry = new HttpServerTelemetry();
     const labels = { http_request_method: 'GET', http_route: '/no-sdk', http_response_status_code: '200' };
-    const req = telemetry.start(request({}, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }));
+    const req = startRequest(telemetry, request({}, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }));
     expect(req.run(() => 'handled')).toBe('handled');
     req.setRoute('/no-sdk');
     req.end(200);
     expect(await observations(labels)).toBe(1);
+  });
+
+  it('without a tracer provider, never reads the rest of the request: metrics need only the method', async () => {
+    const telemetry = new HttpServerTelemetry();
+    const describe = vi.fn(() => request());
+    const req = telemetry.start('GET', describe);
+    req.setRoute('/metrics-only');
+    req.end(204);
+    expect(describe).not.toHaveBeenCalled();
+    expect(
+      await observations({ http_request_method: 'GET', http_route: '/metrics-only', http_response_status_code: '204' }),
+    ).toBe(1);
+    const tracing = startInMemoryTracing();
+    try {
+      telemetry.start('GET', describe).end(200);
+      expect(describe).toHaveBeenCalledTimes(1);
+      expect(tracing.spans()).toHaveLength(1);
+    } finally {
+      await tracing.shutdown();
+    }
   });
 
   it('survives a failing adapter callback, logging the failure once', async () => {
@@ -320,7 +343,7 @@ describe('HttpServerTelemetry never breaks a request', () => {
         },
       );
       for (let i = 0; i < 2; i++) {
-        const req = telemetry.start(broken);
+        const req = startRequest(telemetry, broken);
         expect(req.run(() => 'still handled')).toBe('still handled');
         req.setRoute('/broken');
         req.end(200);

@@ -34,7 +34,7 @@ import { exemplarFor } from './exemplar.js';
 import { FailureLog } from './failure-log.js';
 import { normalizeMethod, OTHER_METHOD, serverSpanName } from './http-method.js';
 import { type HttpDurationLabel, httpServerDuration, UNMATCHED_ROUTE } from './http-metrics.js';
-import { TRACER_NAME, tollgateTracer } from './tracer.js';
+import { TRACER_NAME, tracerIfTracing } from './tracer.js';
 
 /** The options of every adapter's `telemetry()`; all are optional. */
 export interface HttpServerTelemetryOptions {
@@ -93,6 +93,9 @@ export interface RequestTelemetry {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['maxRoutes', 'logger']);
 
+/** The span of a request no span was made for: records nothing, links no exemplar. */
+const INERT_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 const headerGetter: TextMapGetter<HttpRequestInfo> = {
   keys: () => [],
   get: (carrier, key) => carrier.header(key.toLowerCase()),
@@ -109,7 +112,7 @@ const headerGetter: TextMapGetter<HttpRequestInfo> = {
  *
  * @example
  * const telemetry = new HttpServerTelemetry();
- * const request = telemetry.start({ method: req.method, scheme: 'http', path, header: (name) => firstHeader(req, name) });
+ * const request = telemetry.start(req.method, () => ({ method: req.method, scheme: 'http', path, header: (name) => firstHeader(req, name) }));
  * res.once('close', () => { request.setRoute(routeTemplateOf(req)); request.end(res.statusCode); });
  * request.run(() => next());
  */
@@ -131,30 +134,36 @@ export class HttpServerTelemetry {
     this.failures = new FailureLog(this.logger);
   }
 
-  /** Starts the server span of one request (continuing an incoming `traceparent`) and its timer. */
-  start(info: HttpRequestInfo): RequestTelemetry {
+  /**
+   * Starts the server span of one request (continuing an incoming `traceparent`) and its timer.
+   * `describe` is called only when a span is made: without a tracer provider (metrics only),
+   * the request's address, user agent and so on are never read.
+   */
+  start(method: string, describe: () => HttpRequestInfo): RequestTelemetry {
     const startedAt = performance.now();
     const active = context.active();
-    let method = OTHER_METHOD;
+    let normalized = OTHER_METHOD;
     try {
-      method = normalizeMethod(info.method);
+      normalized = normalizeMethod(method);
       const existing = trace.getSpan(active);
       if (existing !== undefined && isRecordingServerSpan(existing)) {
         // A telemetry() nested in another (app and router level) must not count the request twice.
         const observes = !madeByTollgate(existing);
-        return new ServerRequest(this, existing, active, method, startedAt, false, observes);
+        return new ServerRequest(this, existing, active, normalized, startedAt, false, observes);
       }
+      const tracer = tracerIfTracing();
+      if (tracer === undefined) return new ServerRequest(this, INERT_SPAN, active, normalized, startedAt, false, true);
+      const info = describe();
       const parent = propagation.extract(active, info, headerGetter);
-      const span = tollgateTracer().startSpan(
-        serverSpanName(method, undefined),
-        { kind: SpanKind.SERVER, attributes: requestAttributes(info, method) },
+      const span = tracer.startSpan(
+        serverSpanName(normalized, undefined),
+        { kind: SpanKind.SERVER, attributes: requestAttributes(info, normalized) },
         parent,
       );
-      return new ServerRequest(this, span, trace.setSpan(parent, span), method, startedAt, true, true);
+      return new ServerRequest(this, span, trace.setSpan(parent, span), normalized, startedAt, true, true);
     } catch (error) {
       this.failures.report('start', error);
-      const inert = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-      return new ServerRequest(this, inert, active, method, startedAt, false, true);
+      return new ServerRequest(this, INERT_SPAN, active, normalized, startedAt, false, true);
     }
   }
 
@@ -195,7 +204,8 @@ class ServerRequest implements RequestTelemetry {
   ) {}
 
   run<T>(fn: () => T): T {
-    return context.with(this.context, fn);
+    // Entering the context already active would only cost an AsyncLocalStorage run.
+    return context.active() === this.context ? fn() : context.with(this.context, fn);
   }
 
   setRoute(route: string | undefined): void {

@@ -3,6 +3,7 @@ import { RateLimiter } from '../limiter/rate-limiter.js';
 import { HttpServerTelemetry } from './http-server-telemetry.js';
 import { annotateRateLimit, RATE_LIMIT_EVENT } from './rate-limit-span.js';
 import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
+import { startRequest } from './test-support/start-request.js';
 import { traceSpan } from './trace.js';
 
 describe('annotateRateLimit', () => {
@@ -52,7 +53,7 @@ describe('annotateRateLimit', () => {
   it('annotates the request server span when called inside telemetry, one event per limiter', async () => {
     const first = await new RateLimiter({ max: 5, window: '1m', name: 'global' }).consume('ip');
     const second = await new RateLimiter({ max: 2, window: '1m', name: 'login' }).consume('ip');
-    const request = new HttpServerTelemetry().start({
+    const request = startRequest(new HttpServerTelemetry(), {
       method: 'POST',
       scheme: 'https',
       path: '/login',

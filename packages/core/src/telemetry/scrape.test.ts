@@ -9,6 +9,7 @@ import { recordMetric } from './record-metric.js';
 import { collectDefaultMetrics, register } from './registry.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, prefersOpenMetrics, scrapeMetrics } from './scrape.js';
 import { startInMemoryTracing } from './test-support/in-memory-tracing.js';
+import { startRequest } from './test-support/start-request.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tollgate-promtool-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -78,7 +79,7 @@ describe('scrapeMetrics', () => {
         ['PUT', '/orders/:id', 500, new TypeError('boom')],
         ['BREW', undefined, 404, undefined],
       ] as const) {
-        const request = telemetry.start({ method, scheme: 'http', path: '/x', header: () => undefined });
+        const request = startRequest(telemetry, { method, scheme: 'http', path: '/x', header: () => undefined });
         request.setRoute(route);
         request.end(status, error);
       }

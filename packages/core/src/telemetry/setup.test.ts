@@ -5,6 +5,7 @@ import { ErrorCodes } from '../errors.js';
 import { HttpServerTelemetry } from './http-server-telemetry.js';
 import { setupTelemetry, type TelemetryHandle, type TelemetryOptions } from './setup.js';
 import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.js';
+import { startRequest } from './test-support/start-request.js';
 import { traceSpan } from './trace.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -44,7 +45,7 @@ describe('setupTelemetry exporting OTLP/HTTP protobuf', () => {
   it('sends spans to otlpEndpoint + /v1/traces with the service resource; shutdown flushes them', async () => {
     const telemetry = setup({ serviceName: 'checkout', serviceVersion: '1.4.2', otlpEndpoint: `${receiver.url}/` });
     traceSpan('charge card', { 'payment.provider': 'acme', attempt: 2 }, () => undefined);
-    const request = new HttpServerTelemetry().start({
+    const request = startRequest(new HttpServerTelemetry(), {
       method: 'GET',
       scheme: 'http',
       path: '/orders/7',
@@ -115,7 +116,7 @@ describe('setupTelemetry sampling', () => {
     traceSpan('root', {}, () => undefined);
     const telemetryHttp = new HttpServerTelemetry();
     const sampledCaller = (flags: string) =>
-      telemetryHttp.start({
+      startRequest(telemetryHttp, {
         method: 'GET',
         scheme: 'http',
         path: '/',
