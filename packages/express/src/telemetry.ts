@@ -38,9 +38,9 @@ export function telemetry(options?: TelemetryOptions): RequestHandler {
       request.setRoute(routeOf(req));
       request.end(res.statusCode);
     };
-    // Whichever comes first: the response is sent, or the connection is gone.
-    res.once('finish', done);
-    res.once('close', done);
+    // A response emits 'close' once it is sent, and also when the connection is gone before:
+    // one listener covers both.
+    res.on('close', done);
     request.run(next);
   };
 }
