@@ -218,3 +218,279 @@ describe('MemoryStore bound', () => {
     );
   });
 });
+
+/** Bytes of record slabs a store has allocated: what its slots cost beyond the Maps. */
+function slabBytes(store: MemoryStore): number {
+  const pools = (store as unknown as { pools: ({ chunks: Float64Array[]; flags: Uint8Array[] } | undefined)[] }).pools;
+  let bytes = 0;
+  for (const pool of pools) {
+    if (pool === undefined) continue;
+    for (const chunk of pool.chunks) bytes += chunk.byteLength;
+    for (const flags of pool.flags) bytes += flags.byteLength;
+  }
+  return bytes;
+}
+
+describe('MemoryStore scopes', () => {
+  it('keeps namespaces apart, and a scoped key is the same bucket as its full key', () => {
+    const { store } = make();
+    const a = store.scope('app:a:');
+    const b = store.scope('app:b:');
+    expect(a.consume('k', B, [4])).toEqual({ allowed: true, tokens: [6] });
+    expect(b.consume('k', B, [1])).toEqual({ allowed: true, tokens: [9] });
+    expect(a.peek('k', B)).toEqual({ allowed: true, tokens: [6] });
+    expect(tokens(store, 'app:a:k')).toBe(6);
+    expect(tokens(store, 'app:b:k')).toBe(9);
+    store.consume('app:a:k', B, [1]);
+    expect(a.peek('k', B).tokens).toEqual([5]);
+    expect(store.size).toBe(2);
+    expect([...store.keys()].sort()).toEqual(['app:a:k', 'app:b:k']);
+  });
+
+  it('gives the same view for the same prefix, and the store itself for the empty one', () => {
+    const { store } = make();
+    expect(store.scope('p:')).toBe(store.scope('p:'));
+    store.scope('').consume('plain', B, [2]);
+    expect(tokens(store, 'plain')).toBe(8);
+    expect(() => store.scope(5 as unknown as string)).toThrow(InvalidOptionError);
+  });
+
+  it('resets per view', () => {
+    const { store } = make();
+    const a = store.scope('a:');
+    const b = store.scope('b:');
+    a.consume('k', B, [5]);
+    b.consume('k', B, [5]);
+    a.reset('k');
+    expect(a.peek('k', B).tokens).toEqual([10]);
+    expect(b.peek('k', B).tokens).toEqual([5]);
+    store.reset('b:k');
+    expect(b.peek('k', B).tokens).toEqual([10]);
+    expect(store.size).toBe(0);
+  });
+
+  it('shares maxKeys and eviction between views', () => {
+    const { store } = make({ maxKeys: 3 });
+    const a = store.scope('a:');
+    const b = store.scope('b:');
+    a.consume('1', B, [10]);
+    a.consume('2', B, [10]);
+    b.consume('1', B, [10]);
+    expect(store.size).toBe(3);
+    b.consume('2', B, [10]);
+    expect(store.size).toBe(3);
+    expect(store.evictions).toBe(1);
+    a.consume('3', B, [10]);
+    b.consume('3', B, [10]);
+    expect(store.size).toBe(3);
+    expect(store.evictions).toBe(3);
+  });
+
+  it('moves keys held under their full name into a scope made later', () => {
+    const { store } = make();
+    store.consume('late:x', B, [3]);
+    store.consume('other', B, [1]);
+    const late = store.scope('late:');
+    expect(late.peek('x', B).tokens).toEqual([7]);
+    expect(tokens(store, 'late:x')).toBe(7);
+    expect(store.size).toBe(2);
+    expect([...store.keys()].sort()).toEqual(['late:x', 'other']);
+  });
+
+  it('holds a key under the longest prefix it has, however it is reached', () => {
+    const { store } = make();
+    const outer = store.scope('n:');
+    outer.consume('m:k', B, [2]);
+    const inner = store.scope('n:m:');
+    expect(inner.peek('k', B).tokens).toEqual([8]);
+    inner.consume('k', B, [1]);
+    outer.consume('m:k', B, [1]);
+    store.consume('n:m:k', B, [1]);
+    expect(inner.peek('k', B).tokens).toEqual([5]);
+    expect(store.size).toBe(1);
+    expect([...store.keys()]).toEqual(['n:m:k']);
+    outer.reset('m:k');
+    expect(store.size).toBe(0);
+  });
+
+  it('answers through scopes exactly as through full keys', () => {
+    const two: BucketSpec[] = [BUCKET, { id: '3-60000-3', capacity: 3, ratePerMs: 3 / 60_000 }];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            op: fc.constantFrom('consume', 'adjust', 'lower', 'peek', 'reset', 'sweep'),
+            prefix: fc.constantFrom('a:', 'b:', 'a:b:'),
+            key: fc.constantFrom('k', 'b:k', 'x'),
+            two: fc.boolean(),
+            amount: fc.double({ min: -3, max: 12, noNaN: true }),
+            advance: fc.integer({ min: 0, max: 700 }),
+          }),
+          { maxLength: 120 },
+        ),
+        (ops) => {
+          // Room for every key: which key makes room differs, by design, when the hand walks several Maps.
+          const full = make();
+          const scoped = make();
+          for (const { op, prefix, key, two: useTwo, amount, advance } of ops) {
+            full.clock.now += advance;
+            scoped.clock.now += advance;
+            const buckets = useTwo ? two : B;
+            const amounts = buckets.map(() => amount);
+            const view = scoped.store.scope(prefix);
+            const k = prefix + key;
+            if (op === 'consume')
+              expect(view.consume(key, buckets, amounts)).toEqual(full.store.consume(k, buckets, amounts));
+            if (op === 'adjust')
+              expect(view.adjust?.(key, buckets, amounts)).toEqual(full.store.adjust(k, buckets, amounts));
+            if (op === 'lower')
+              expect(view.lower?.(key, buckets, amounts)).toEqual(full.store.lower(k, buckets, amounts));
+            if (op === 'peek') expect(view.peek(key, buckets)).toEqual(full.store.peek(k, buckets));
+            if (op === 'reset') {
+              view.reset(key);
+              full.store.reset(k);
+            }
+            if (op === 'sweep') {
+              scoped.store.sweep();
+              full.store.sweep();
+            }
+            expect(scoped.store.size).toBe(full.store.size);
+          }
+          expect([...scoped.store.keys()].sort()).toEqual([...full.store.keys()].sort());
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('MemoryStore eviction clock', () => {
+  it('gives a refused client a second chance: a flood evicts the idle ones first', () => {
+    const { store } = make({ maxKeys: 3 });
+    store.consume('blocked', B, [10]);
+    store.consume('idle-1', B, [10]);
+    store.consume('idle-2', B, [10]);
+    expect(store.consume('blocked', B, [1]).allowed).toBe(false);
+    store.consume('new-1', B, [10]);
+    store.consume('new-2', B, [10]);
+    expect(store.evictions).toBe(2);
+    expect(tokens(store, 'idle-1')).toBe(10);
+    expect(tokens(store, 'idle-2')).toBe(10);
+    expect(store.consume('blocked', B, [1]).allowed).toBe(false);
+  });
+
+  it('keeps a client that is used between evictions through any number of them', () => {
+    const { store } = make({ maxKeys: 10 });
+    store.consume('regular', B, [1]);
+    for (let i = 0; i < 500; i++) {
+      store.consume(`flood-${i}`, B, [10]);
+      if (i % 5 === 0) store.consume('regular', B, [0.01]);
+    }
+    expect(store.evictions).toBeGreaterThan(480);
+    expect(tokens(store, 'regular')).toBeCloseTo(10 - 1 - 100 * 0.01, 9);
+  });
+
+  it('drops refilled buckets on its way without counting them', () => {
+    const { clock, store } = make({ maxKeys: 4 });
+    store.sweep(); // the next sweep is a second away: the hand alone must make room
+    store.consume('quick-1', B, [1]);
+    store.consume('quick-2', B, [1]);
+    store.consume('slow-1', B, [10]);
+    store.consume('slow-2', B, [10]);
+    clock.now += 100; // the quick ones are full again
+    store.consume('new-1', B, [10]);
+    store.consume('new-2', B, [10]);
+    expect(store.evictions).toBe(0);
+    expect(store.size).toBe(4);
+    expect(tokens(store, 'slow-1')).toBeCloseTo(1, 9);
+  });
+});
+
+describe('MemoryStore slots', () => {
+  it('a sweep frees the slots of refilled buckets and gives their memory back', () => {
+    const { clock, store } = make();
+    for (let i = 0; i < 20_000; i++) store.consume(`k${i}`, B, [i % 2 === 0 ? 1 : 10]);
+    const held = slabBytes(store);
+    expect(held).toBeGreaterThan(20_000 * 24);
+    clock.now += 100; // the even keys are full again
+    store.sweep();
+    expect(store.size).toBe(10_000);
+    expect(slabBytes(store)).toBeLessThanOrEqual(0.6 * held);
+    for (let i = 1; i < 20_000; i += 2) expect(tokens(store, `k${i}`)).toBeCloseTo(1, 9);
+    clock.now += 900;
+    store.sweep();
+    expect(store.size).toBe(0);
+    expect(slabBytes(store)).toBe(0);
+  });
+
+  it('reuses the slot of a reset key, and a reused slot starts from a full bucket', () => {
+    const { store } = make();
+    store.consume('a', B, [9]);
+    store.reset('a');
+    expect(store.consume('b', B, [1])).toEqual({ allowed: true, tokens: [9] });
+    const bytes = slabBytes(store);
+    for (let i = 0; i < 10_000; i++) {
+      expect(store.consume(`c${i}`, B, [2]).tokens).toEqual([8]);
+      store.reset(`c${i}`);
+    }
+    expect(slabBytes(store)).toBe(bytes);
+    expect(tokens(store, 'b')).toBe(9);
+  });
+
+  it('reuses the slots of evicted keys: a flood into a small store stays small', () => {
+    const { store } = make({ maxKeys: 50 });
+    for (let i = 0; i < 50; i++) store.consume(`k${i}`, B, [5]);
+    const bytes = slabBytes(store);
+    for (let i = 50; i < 10_000; i++) expect(store.consume(`k${i}`, B, [5]).tokens).toEqual([5]);
+    expect(store.size).toBe(50);
+    expect(store.evictions).toBe(10_000 - 50);
+    expect(slabBytes(store)).toBe(bytes);
+  });
+
+  it('holds keys of different bucket counts side by side', () => {
+    const { clock, store } = make();
+    const slow: BucketSpec = { id: '3-60000-3', capacity: 3, ratePerMs: 3 / 60_000 };
+    const wide: BucketSpec = { id: '100-1000-100', capacity: 100, ratePerMs: 0.1 };
+    const one = [BUCKET];
+    const two = [BUCKET, slow];
+    const three = [BUCKET, slow, wide];
+    for (let i = 0; i < 200; i++) {
+      store.consume(`one-${i}`, one, [1]);
+      store.consume(`two-${i}`, two, [2, 1]);
+      store.consume(`three-${i}`, three, [3, 2, 50]);
+    }
+    for (let i = 0; i < 200; i += 2) store.reset(`two-${i}`);
+    expect(store.size).toBe(500);
+    expect(store.peek('one-7', one).tokens).toEqual([9]);
+    expect(store.peek('two-7', two).tokens).toEqual([8, 2]);
+    expect(store.peek('two-8', two).tokens).toEqual([10, 3]);
+    expect(store.peek('three-7', three).tokens).toEqual([7, 1, 50]);
+    expect(store.consume('three-7', three, [1, 2, 1])).toEqual({ allowed: false, tokens: [7, 1, 50] });
+    clock.now += 1000;
+    store.sweep();
+    expect(store.size).toBe(300); // the single-bucket keys and the 100 ms buckets are full again
+    expect(store.peek('two-9', two).tokens[1]).toBeCloseTo(2 + 1000 * (3 / 60_000), 9);
+  });
+
+  it('carries the buckets a key holds over when it is used with another number of them', () => {
+    const { store } = make();
+    const slow: BucketSpec = { id: '3-60000-3', capacity: 3, ratePerMs: 3 / 60_000 };
+    store.consume('k', B, [4]);
+    expect(store.consume('k', [BUCKET, slow], [1, 1])).toEqual({ allowed: true, tokens: [5, 2] });
+    expect(store.peek('k', B).tokens).toEqual([5]);
+    expect(store.consume('k', B, [1])).toEqual({ allowed: true, tokens: [4] });
+    expect(store.peek('k', [BUCKET, slow]).tokens).toEqual([4, 3]);
+    expect(store.size).toBe(1);
+  });
+
+  it(`holds keys of at most ${32} bucket counts at once, and reuses a count's pool once it is empty`, () => {
+    const { store } = make();
+    const specs = (n: number) => Array.from({ length: n }, (_, i) => ({ ...BUCKET, id: `b${i}` }));
+    for (let n = 1; n <= 32; n++) store.consume(`n${n}`, specs(n), Array(n).fill(1));
+    expect(() => store.consume('n33', specs(33), Array(33).fill(1))).toThrow(RangeError);
+    store.reset('n5');
+    expect(store.consume('n33', specs(33), Array(33).fill(1)).tokens).toEqual(Array(33).fill(9));
+    expect(store.peek('n6', specs(6)).tokens).toEqual(Array(6).fill(9));
+    expect(store.size).toBe(32);
+  });
+});

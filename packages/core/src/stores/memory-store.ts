@@ -14,36 +14,197 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** A bucket set: `[since, tokens0, tokens1, …]`, plus when it will be full again. */
-interface Entry {
-  since: number;
-  fullAt: number;
-  tokens: number[];
+const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
+
+// A key's state is a record in a pool of Float64Array chunks, one pool per bucket count:
+// [since, fullAt, tokens0, tokens1, …]. The namespace Maps hold, per key, a small integer
+// `slot << POOL_BITS | pool id`, which V8 stores inline (a Smi): no object per key at all.
+const SINCE = 0;
+const FULL_AT = 1;
+const TOKENS = 2;
+const POOL_BITS = 5;
+const MAX_POOLS = 1 << POOL_BITS;
+const POOL_MASK = MAX_POOLS - 1;
+// Chunks of a fixed size waste at most one chunk when the store grows, and growing never copies
+// what is already held; only the first chunk starts small (most stores hold a few keys) and doubles.
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+const FIRST_CHUNK = 64;
+// A reference must stay a Smi even where V8 compresses pointers (31-bit Smis).
+const MAX_SLOTS = 1 << (30 - POOL_BITS);
+// Per-slot flags: USED is the second-chance bit of the eviction clock; HELD marks a slot in use.
+const USED = 1;
+const HELD = 2;
+/** A full sweep is linear, so while the store is full it runs at most this often. */
+const SWEEP_WHEN_FULL_MS = 1000;
+
+/** The records of every key with `n` buckets. */
+class Pool {
+  readonly id: number;
+  readonly n: number;
+  readonly stride: number;
+  chunks: Float64Array[] = [];
+  flags: Uint8Array[] = [];
+  /** Slots handed out so far: each slot below is held or on the free list. */
+  top = 0;
+  live = 0;
+  /** First free slot below `top`, or -1; each free slot holds the next one in its `since` field. */
+  free = -1;
+
+  constructor(id: number, n: number) {
+    this.id = id;
+    this.n = n;
+    this.stride = TOKENS + n;
+  }
+
+  alloc(): number {
+    let slot = this.free;
+    if (slot >= 0) {
+      this.free = this.data(slot)[this.at(slot) + SINCE] as number;
+    } else {
+      slot = this.top;
+      this.top += 1;
+      this.ensure(slot);
+    }
+    this.live += 1;
+    (this.flags[slot >>> CHUNK_BITS] as Uint8Array)[slot & CHUNK_MASK] = HELD;
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.data(slot)[this.at(slot) + SINCE] = this.free;
+    (this.flags[slot >>> CHUNK_BITS] as Uint8Array)[slot & CHUNK_MASK] = 0;
+    this.free = slot;
+    this.live -= 1;
+  }
+
+  data(slot: number): Float64Array {
+    return this.chunks[slot >>> CHUNK_BITS] as Float64Array;
+  }
+
+  at(slot: number): number {
+    return (slot & CHUNK_MASK) * this.stride;
+  }
+
+  flagsOf(slot: number): number {
+    return (this.flags[slot >>> CHUNK_BITS] as Uint8Array)[slot & CHUNK_MASK] as number;
+  }
+
+  setFlags(slot: number, value: number): void {
+    (this.flags[slot >>> CHUNK_BITS] as Uint8Array)[slot & CHUNK_MASK] = value;
+  }
+
+  /** Moves a held record to the free slot `to`, off the free list (compaction rebuilds it). */
+  move(from: number, to: number): void {
+    const source = this.data(from);
+    const target = this.data(to);
+    const a = this.at(from);
+    const b = this.at(to);
+    for (let i = 0; i < this.stride; i++) target[b + i] = source[a + i] as number;
+    this.setFlags(to, this.flagsOf(from));
+  }
+
+  /** Keeps slots below `top` only; every one of them must be held. */
+  truncate(top: number): void {
+    this.top = top;
+    this.free = -1;
+    const chunks = Math.ceil(top / CHUNK);
+    this.chunks.length = chunks;
+    this.flags.length = chunks;
+    if (chunks === 1) {
+      let slots = FIRST_CHUNK;
+      while (slots < top) slots *= 2;
+      const flags = this.flags[0] as Uint8Array;
+      if (slots < flags.length) {
+        this.chunks[0] = (this.chunks[0] as Float64Array).slice(0, slots * this.stride);
+        this.flags[0] = flags.slice(0, slots);
+      }
+    }
+  }
+
+  private ensure(slot: number): void {
+    const c = slot >>> CHUNK_BITS;
+    if (c === this.chunks.length) {
+      const slots = c === 0 ? FIRST_CHUNK : CHUNK;
+      this.chunks.push(new Float64Array(slots * this.stride));
+      this.flags.push(new Uint8Array(slots));
+      return;
+    }
+    const flags = this.flags[c] as Uint8Array;
+    if ((slot & CHUNK_MASK) < flags.length) return;
+    const slots = Math.min(CHUNK, 2 * flags.length);
+    const data = new Float64Array(slots * this.stride);
+    data.set(this.chunks[c] as Float64Array);
+    const grown = new Uint8Array(slots);
+    grown.set(flags);
+    this.chunks[c] = data;
+    this.flags[c] = grown;
+  }
 }
 
-const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
+/** A view of a `MemoryStore` under a key prefix (see `MemoryStore.scope`); it answers at once. */
+export interface MemoryStoreScope extends Store {
+  consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult;
+  adjust(key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): StoreResult;
+  lower(key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): StoreResult;
+  peek(key: string, buckets: readonly BucketSpec[]): StoreResult;
+  reset(key: string): void;
+}
+
+/** A namespace: keys stored without their common prefix. */
+interface Space {
+  readonly prefix: string;
+  readonly map: Map<string, number>;
+  /** Spaces whose prefix extends this one's, with the part that extends it: their keys live there. */
+  readonly nested: { space: Space; suffix: string }[];
+  /** The eviction clock's hand in this Map; it survives across evictions (see `evictOne`). */
+  hand: MapIterator<[string, number]> | undefined;
+  /** Entries the hand still visits in this space before it moves on to the next one. */
+  left: number;
+}
+
+function newSpace(prefix: string, map: Map<string, number>): Space {
+  return { prefix, map, nested: [], hand: undefined, left: 0 };
+}
 
 /**
  * The default store: buckets in this process's memory, bounded by `maxKeys`. A bucket that has
  * refilled is the same as no bucket, so those are dropped first, by a sweep (at most once a second
- * while the store is full). Between sweeps the least recently used bucket makes room; if it was
- * still live, that is counted in `evictions`.
+ * while the store is full). Between sweeps a clock with a second chance makes room: a bucket used
+ * (allowed or refused) since the hand last passed it is kept; the first one not used is dropped,
+ * and if it was still live, that is counted in `evictions`.
+ *
+ * `scope(prefix)` gives a view whose keys are held without `prefix`, so a limiter's long prefix
+ * is not stored once per client. A key is the same bucket whichever way it is reached:
+ * `store.consume(prefix + key, …)` and `store.scope(prefix).consume(key, …)` share it.
  */
 export class MemoryStore implements Store {
   readonly maxKeys: number;
   /** Live buckets dropped to make room: each one gave a client a fresh budget. */
   evictions = 0;
-  private readonly entries = new Map<string, Entry>();
+  /** Keys stored under no registered prefix, as given. */
+  private readonly entries = new Map<string, number>();
+  private readonly root: Space = newSpace('', this.entries);
+  private readonly spaces: Space[] = [this.root];
+  private readonly byPrefix = new Map<string, Space>();
+  private readonly views = new Map<string, MemoryStoreScope>();
+  private readonly pools: (Pool | undefined)[] = [];
+  private readonly poolByCount = new Map<number, Pool>();
+  private readonly limit: number;
   private readonly now: () => number;
   private readonly sweepIntervalMs: number;
+  private count = 0;
+  /** Index in `spaces` of the space the eviction hand is in. */
+  private handAt = 0;
   private lastSweep = 0;
-  private cursor: MapIterator<[string, Entry]> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options?: MemoryStoreOptions) {
     const opts = assertOptionsObject(options, 'MemoryStore');
     assertKnownOptions(opts, KNOWN, 'MemoryStore');
     this.maxKeys = opts.maxKeys === undefined ? 1_000_000 : positiveInteger(opts.maxKeys, 'maxKeys');
+    this.limit = Math.min(this.maxKeys, MAX_SLOTS);
     this.sweepIntervalMs =
       opts.sweepIntervalMs === undefined ? 60_000 : positiveInteger(opts.sweepIntervalMs, 'sweepIntervalMs');
     if (opts.now !== undefined && typeof opts.now !== 'function') {
@@ -52,69 +213,78 @@ export class MemoryStore implements Store {
     this.now = (opts.now as (() => number) | undefined) ?? Date.now;
   }
 
-  /** Number of keys held. */
+  /** Number of keys held, in every scope. */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
-  /** The keys held now (for inspection; buckets that refilled may still be listed until swept). */
-  keys(): IterableIterator<string> {
-    return this.entries.keys();
+  /** The keys held now, in full (prefix and key), for inspection; refilled ones may be listed until swept. */
+  *keys(): IterableIterator<string> {
+    for (const space of this.spaces) {
+      for (const key of space.map.keys()) yield space.prefix + key;
+    }
+  }
+
+  /**
+   * A view of this store whose keys are `prefix + key`, held without the prefix. Views share
+   * `maxKeys`, eviction and sweeping with the store and with each other; the same prefix always
+   * gives the same view.
+   */
+  scope(prefix: string): MemoryStoreScope {
+    if (typeof prefix !== 'string') throw new InvalidOptionError('prefix', prefix, 'accepted: a string');
+    let view = this.views.get(prefix);
+    if (view !== undefined) return view;
+    const space = this.spaceFor(prefix);
+    view = {
+      consume: (key, buckets, costs) => this.consumeIn(space, key, buckets, costs),
+      adjust: (key, buckets, deltas) => this.adjustIn(space, key, buckets, deltas),
+      lower: (key, buckets, ceilings) => this.lowerIn(space, key, buckets, ceilings),
+      peek: (key, buckets) => this.peekIn(space, key, buckets),
+      reset: (key) => this.resetIn(space, key),
+    };
+    this.views.set(prefix, view);
+    return view;
   }
 
   consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult {
-    const now = this.now();
-    const entry = this.entries.get(key);
-    const tokens = this.current(entry, buckets, now);
-    for (let i = 0; i < buckets.length; i++) {
-      if (!covers(tokens[i] as number, costs[i] as number)) {
-        // A refused client is still a live one: it must not become the first to be evicted.
-        if (entry !== undefined) this.touch(key, entry);
-        return { allowed: false, tokens };
-      }
-    }
-    for (let i = 0; i < buckets.length; i++) {
-      tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (costs[i] as number));
-    }
-    this.write(key, entry, buckets, tokens, now);
-    return { allowed: true, tokens };
+    return this.consumeIn(this.root, key, buckets, costs);
   }
 
   adjust(key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): StoreResult {
-    const now = this.now();
-    const entry = this.entries.get(key);
-    const tokens = this.current(entry, buckets, now);
-    for (let i = 0; i < buckets.length; i++) {
-      tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (deltas[i] as number));
-    }
-    this.write(key, entry, buckets, tokens, now);
-    return { allowed: true, tokens };
+    return this.adjustIn(this.root, key, buckets, deltas);
   }
 
   lower(key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): StoreResult {
-    const now = this.now();
-    const entry = this.entries.get(key);
-    const tokens = this.current(entry, buckets, now);
-    for (let i = 0; i < buckets.length; i++) tokens[i] = Math.min(tokens[i] as number, ceilings[i] as number);
-    this.write(key, entry, buckets, tokens, now);
-    return { allowed: true, tokens };
+    return this.lowerIn(this.root, key, buckets, ceilings);
   }
 
   peek(key: string, buckets: readonly BucketSpec[]): StoreResult {
-    return { allowed: true, tokens: this.current(this.entries.get(key), buckets, this.now()) };
+    return this.peekIn(this.root, key, buckets);
   }
 
   reset(key: string): void {
-    this.entries.delete(key);
+    this.resetIn(this.root, key);
   }
 
-  /** Drops every bucket that has refilled. Runs by itself every `sweepIntervalMs`. */
+  /** Drops every bucket that has refilled, and gives back the memory. Runs by itself every `sweepIntervalMs`. */
   sweep(now = this.now()): void {
     this.lastSweep = now;
-    for (const [key, entry] of this.entries) {
-      if (entry.fullAt <= now) this.entries.delete(key);
+    for (const space of this.spaces) {
+      // A hand keeps the Map's old table alive until it moves; a new one starts at the front.
+      space.hand = undefined;
+      for (const [key, ref] of space.map) {
+        const pool = this.pools[ref & POOL_MASK] as Pool;
+        const slot = ref >>> POOL_BITS;
+        if ((pool.data(slot)[pool.at(slot) + FULL_AT] as number) <= now) {
+          space.map.delete(key);
+          this.drop(pool, slot);
+        }
+      }
     }
-    if (this.entries.size === 0) this.stopSweeping();
+    const handSpace = this.spaces[this.handAt] as Space;
+    handSpace.left = handSpace.map.size;
+    this.compact();
+    if (this.count === 0) this.stopSweeping();
   }
 
   /** Stops the sweep timer; the store still works and sweeps when it runs out of room. */
@@ -122,72 +292,323 @@ export class MemoryStore implements Store {
     this.stopSweeping();
   }
 
-  private write(key: string, entry: Entry | undefined, buckets: readonly BucketSpec[], tokens: number[], now: number) {
-    let fullAt = now;
+  private consumeIn(space: Space, key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult {
+    if (space.nested.length !== 0) [space, key] = this.locate(space, key);
+    const now = this.now();
+    const ref = space.map.get(key);
+    if (ref !== undefined && buckets.length === 1) {
+      const pool = this.pools[ref & POOL_MASK] as Pool;
+      if (pool.n === 1)
+        return this.consumeOne(space, key, pool, ref >>> POOL_BITS, buckets[0] as BucketSpec, costs, now);
+    }
+    const tokens = this.current(ref, buckets, now);
     for (let i = 0; i < buckets.length; i++) {
-      const b = buckets[i] as BucketSpec;
-      fullAt = Math.max(fullAt, now + msUntil(tokens[i] as number, b.capacity, b.capacity, b.ratePerMs));
+      if (!covers(tokens[i] as number, costs[i] as number)) {
+        // A refused client is still a live one: it must not become the first to be evicted.
+        if (ref !== undefined) this.markUsed(ref);
+        return { allowed: false, tokens };
+      }
     }
-    if (entry === undefined) {
-      if (fullAt <= now) return;
-      this.makeRoom(now);
-      this.entries.set(key, { since: now, fullAt, tokens: tokens.slice() });
-      this.startSweeping();
-      return;
+    for (let i = 0; i < buckets.length; i++) {
+      tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (costs[i] as number));
     }
-    this.entries.delete(key);
-    if (fullAt <= now) return;
-    // Reuse the entry: a decision on a known client allocates nothing here.
-    entry.since = now;
-    entry.fullAt = fullAt;
-    for (let i = 0; i < tokens.length; i++) entry.tokens[i] = tokens[i] as number;
-    this.entries.set(key, entry);
+    this.write(space, key, ref, buckets, tokens, now);
+    return { allowed: true, tokens };
   }
 
-  private current(entry: Entry | undefined, buckets: readonly BucketSpec[], now: number): number[] {
-    const tokens = new Array<number>(buckets.length);
+  /**
+   * `consumeIn` for the common case, a known key with one bucket: the same arithmetic in the same
+   * order, without the loops and with nothing allocated but the result.
+   */
+  private consumeOne(
+    space: Space,
+    key: string,
+    pool: Pool,
+    slot: number,
+    bucket: BucketSpec,
+    costs: readonly number[],
+    now: number,
+  ): StoreResult {
+    const data = pool.data(slot);
+    const at = pool.at(slot);
+    const { capacity, ratePerMs } = bucket;
+    const cost = costs[0] as number;
+    const held = refill(data[at + TOKENS] as number, data[at + SINCE] as number, now, capacity, ratePerMs);
+    if (!covers(held, cost)) {
+      pool.setFlags(slot, HELD | USED);
+      return { allowed: false, tokens: [held] };
+    }
+    const tokens = Math.min(capacity, held - cost);
+    const fullAt = Math.max(now, now + msUntil(tokens, capacity, capacity, ratePerMs));
+    if (fullAt <= now) {
+      space.map.delete(key);
+      this.drop(pool, slot);
+    } else {
+      data[at + SINCE] = now;
+      data[at + FULL_AT] = fullAt;
+      data[at + TOKENS] = tokens;
+      pool.setFlags(slot, HELD | USED);
+    }
+    return { allowed: true, tokens: [tokens] };
+  }
+
+  private adjustIn(space: Space, key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): StoreResult {
+    if (space.nested.length !== 0) [space, key] = this.locate(space, key);
+    const now = this.now();
+    const ref = space.map.get(key);
+    const tokens = this.current(ref, buckets, now);
     for (let i = 0; i < buckets.length; i++) {
+      tokens[i] = Math.min((buckets[i] as BucketSpec).capacity, (tokens[i] as number) - (deltas[i] as number));
+    }
+    this.write(space, key, ref, buckets, tokens, now);
+    return { allowed: true, tokens };
+  }
+
+  private lowerIn(space: Space, key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): StoreResult {
+    if (space.nested.length !== 0) [space, key] = this.locate(space, key);
+    const now = this.now();
+    const ref = space.map.get(key);
+    const tokens = this.current(ref, buckets, now);
+    for (let i = 0; i < buckets.length; i++) tokens[i] = Math.min(tokens[i] as number, ceilings[i] as number);
+    this.write(space, key, ref, buckets, tokens, now);
+    return { allowed: true, tokens };
+  }
+
+  private peekIn(space: Space, key: string, buckets: readonly BucketSpec[]): StoreResult {
+    if (space.nested.length !== 0) [space, key] = this.locate(space, key);
+    return { allowed: true, tokens: this.current(space.map.get(key), buckets, this.now()) };
+  }
+
+  private resetIn(space: Space, key: string): void {
+    if (space.nested.length !== 0) [space, key] = this.locate(space, key);
+    const ref = space.map.get(key);
+    if (ref === undefined) return;
+    space.map.delete(key);
+    this.drop(this.pools[ref & POOL_MASK] as Pool, ref >>> POOL_BITS);
+  }
+
+  /** The tokens of each bucket at `now`; a bucket the record does not hold is full. */
+  private current(ref: number | undefined, buckets: readonly BucketSpec[], now: number): number[] {
+    const n = buckets.length;
+    const tokens = new Array<number>(n);
+    if (ref === undefined) {
+      for (let i = 0; i < n; i++) tokens[i] = (buckets[i] as BucketSpec).capacity;
+      return tokens;
+    }
+    const pool = this.pools[ref & POOL_MASK] as Pool;
+    const slot = ref >>> POOL_BITS;
+    const data = pool.data(slot);
+    const at = pool.at(slot);
+    const since = data[at + SINCE] as number;
+    const held = pool.n;
+    for (let i = 0; i < n; i++) {
       const b = buckets[i] as BucketSpec;
-      const held = entry?.tokens[i];
-      tokens[i] = held === undefined ? b.capacity : refill(held, (entry as Entry).since, now, b.capacity, b.ratePerMs);
+      tokens[i] = i < held ? refill(data[at + TOKENS + i] as number, since, now, b.capacity, b.ratePerMs) : b.capacity;
     }
     return tokens;
   }
 
-  private makeRoom(now: number): void {
-    if (this.entries.size < this.maxKeys) return;
-    // A full sweep is linear, so it runs at most once per second however hard the flood.
-    if (now - this.lastSweep >= 1000) this.sweep(now);
-    while (this.entries.size >= this.maxKeys) {
-      const oldest = this.nextOldest();
-      if (oldest === undefined) return;
-      const [key, entry] = oldest;
-      this.entries.delete(key);
-      if (entry.fullAt > now) {
-        this.evictions += 1;
-        recordEvictions('memory');
+  private write(
+    space: Space,
+    key: string,
+    ref: number | undefined,
+    buckets: readonly BucketSpec[],
+    tokens: readonly number[],
+    now: number,
+  ): void {
+    const n = buckets.length;
+    let fullAt = now;
+    for (let i = 0; i < n; i++) {
+      const b = buckets[i] as BucketSpec;
+      fullAt = Math.max(fullAt, now + msUntil(tokens[i] as number, b.capacity, b.capacity, b.ratePerMs));
+    }
+    let pool: Pool;
+    let slot: number;
+    if (ref === undefined) {
+      // A full bucket is the same as none: nothing to hold.
+      if (fullAt <= now) return;
+      this.makeRoom(now);
+      pool = this.poolFor(n);
+      slot = pool.alloc();
+      space.map.set(key, (slot << POOL_BITS) | pool.id);
+      this.count += 1;
+      this.startSweeping();
+    } else {
+      pool = this.pools[ref & POOL_MASK] as Pool;
+      slot = ref >>> POOL_BITS;
+      if (fullAt <= now) {
+        space.map.delete(key);
+        this.drop(pool, slot);
+        return;
       }
+      if (pool.n !== n) {
+        // The key is now used with another number of buckets: its record moves to that pool.
+        pool.release(slot);
+        pool = this.poolFor(n);
+        slot = pool.alloc();
+        space.map.set(key, (slot << POOL_BITS) | pool.id);
+      }
+      pool.setFlags(slot, HELD | USED);
+    }
+    const data = pool.data(slot);
+    const at = pool.at(slot);
+    data[at + SINCE] = now;
+    data[at + FULL_AT] = fullAt;
+    for (let i = 0; i < n; i++) data[at + TOKENS + i] = tokens[i] as number;
+  }
+
+  private markUsed(ref: number): void {
+    const pool = this.pools[ref & POOL_MASK] as Pool;
+    const slot = ref >>> POOL_BITS;
+    pool.setFlags(slot, HELD | USED);
+  }
+
+  /** Frees a slot whose key was just deleted from its Map. */
+  private drop(pool: Pool, slot: number): void {
+    pool.release(slot);
+    this.count -= 1;
+  }
+
+  private poolFor(n: number): Pool {
+    const known = this.poolByCount.get(n);
+    if (known !== undefined) return known;
+    let id = this.pools.length;
+    if (id === MAX_POOLS) {
+      // Ids are few; one whose pool holds nothing now is free to serve another bucket count.
+      id = this.pools.findIndex((p) => p !== undefined && p.live === 0);
+      if (id < 0) {
+        throw new RangeError(`tollgate: a MemoryStore holds keys of at most ${MAX_POOLS} different bucket counts`);
+      }
+      this.poolByCount.delete((this.pools[id] as Pool).n);
+    }
+    const pool = new Pool(id, n);
+    this.pools[id] = pool;
+    this.poolByCount.set(n, pool);
+    return pool;
+  }
+
+  private makeRoom(now: number): void {
+    if (this.count < this.limit) return;
+    if (now - this.lastSweep >= SWEEP_WHEN_FULL_MS) this.sweep(now);
+    while (this.count >= this.limit && this.evictOne(now));
+  }
+
+  /**
+   * Drops one key: the first the hand finds refilled or not used since it last passed. A used
+   * key gets a second chance: its bit is cleared and it moves to the back of its Map, so the hand
+   * meets it again only after every other key. The hand is one iterator per Map, kept across
+   * calls: a fresh one would walk every slot that deletions left at the front of the Map, which
+   * makes a flood quadratic. It stays correct because moved keys are re-inserted ahead of it.
+   */
+  private evictOne(now: number): boolean {
+    let emptyLaps = 0;
+    for (;;) {
+      const space = this.spaces[this.handAt] as Space;
+      if (space.left > 0) {
+        space.hand ??= space.map.entries();
+        const step = space.hand.next();
+        if (!step.done) {
+          emptyLaps = 0;
+          space.left -= 1;
+          const [key, ref] = step.value;
+          const pool = this.pools[ref & POOL_MASK] as Pool;
+          const slot = ref >>> POOL_BITS;
+          if ((pool.data(slot)[pool.at(slot) + FULL_AT] as number) <= now) {
+            space.map.delete(key);
+            this.drop(pool, slot);
+            return true;
+          }
+          if ((pool.flagsOf(slot) & USED) !== 0) {
+            pool.setFlags(slot, HELD);
+            space.map.delete(key);
+            space.map.set(key, ref);
+            continue;
+          }
+          space.map.delete(key);
+          this.drop(pool, slot);
+          this.evictions += 1;
+          recordEvictions('memory');
+          return true;
+        }
+        space.hand = undefined;
+      }
+      // This space's lap is over: the hand moves to the next space, for one lap of its keys.
+      if (++emptyLaps > 2 * this.spaces.length) return false;
+      this.handAt = (this.handAt + 1) % this.spaces.length;
+      const next = this.spaces[this.handAt] as Space;
+      next.left = next.map.size;
     }
   }
 
   /**
-   * The least recently used entry. One iterator is kept across calls: a fresh one would walk
-   * every slot that deletions left at the front of the Map, which makes a flood quadratic. It
-   * stays correct because used entries are re-inserted at the end, ahead of it.
+   * Gives back the memory of freed slots: a pool that holds nothing is emptied, and one that
+   * holds at most half of its slots has its records moved to the lowest slots and is cut there.
    */
-  private nextOldest(): [string, Entry] | undefined {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      this.cursor ??= this.entries.entries();
-      const step = this.cursor.next();
-      if (!step.done) return step.value;
-      this.cursor = undefined;
+  private compact(): void {
+    const shrinking: { pool: Pool; holes: number[]; next: number }[] = [];
+    for (const pool of this.pools) {
+      if (pool === undefined) continue;
+      if (pool.live === 0) {
+        pool.truncate(0);
+      } else if (pool.top > FIRST_CHUNK && pool.live <= pool.top >>> 1) {
+        const holes: number[] = [];
+        for (let slot = 0; slot < pool.live; slot++) if ((pool.flagsOf(slot) & HELD) === 0) holes.push(slot);
+        shrinking[pool.id] = { pool, holes, next: 0 };
+      }
     }
-    return undefined;
+    if (shrinking.length === 0) return;
+    for (const space of this.spaces) {
+      for (const [key, ref] of space.map) {
+        const job = shrinking[ref & POOL_MASK];
+        if (job === undefined) continue;
+        const slot = ref >>> POOL_BITS;
+        if (slot < job.pool.live) continue;
+        const to = job.holes[job.next] as number;
+        job.next += 1;
+        job.pool.move(slot, to);
+        space.map.set(key, (to << POOL_BITS) | job.pool.id);
+      }
+    }
+    for (const job of shrinking) if (job !== undefined) job.pool.truncate(job.pool.live);
   }
 
-  private touch(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+  /** The space for `prefix`, made on first use; keys already held under it move in. */
+  private spaceFor(prefix: string): Space {
+    if (prefix === '') return this.root;
+    const known = this.byPrefix.get(prefix);
+    if (known !== undefined) return known;
+    const space = newSpace(prefix, new Map());
+    for (const other of this.spaces) {
+      if (prefix.startsWith(other.prefix)) {
+        const suffix = prefix.slice(other.prefix.length);
+        other.nested.push({ space, suffix });
+        // Every key lives in the space of the longest prefix it has, so the ones here that have
+        // this prefix have no longer one: they belong to the new space.
+        for (const [key, ref] of other.map) {
+          if (!key.startsWith(suffix)) continue;
+          other.map.delete(key);
+          space.map.set(key.slice(suffix.length), ref);
+        }
+      } else if (other.prefix.startsWith(prefix)) {
+        space.nested.push({ space: other, suffix: other.prefix.slice(prefix.length) });
+      }
+    }
+    this.spaces.push(space);
+    this.byPrefix.set(prefix, space);
+    return space;
+  }
+
+  /** Where `key`, reached through `space`, is held: in the space of the longest prefix it has. */
+  private locate(space: Space, key: string): [Space, string] {
+    let found = space;
+    let cut = 0;
+    for (const { space: inner, suffix } of space.nested) {
+      if (suffix.length > cut && key.startsWith(suffix)) {
+        found = inner;
+        cut = suffix.length;
+      }
+    }
+    return [found, cut === 0 ? key : key.slice(cut)];
   }
 
   private startSweeping(): void {
