@@ -125,8 +125,9 @@ describe('a flood of one million distinct IPs into MemoryStore', () => {
     expect(bounded.bytesPerKey).toBeLessThan(MAX_BYTES_PER_KEY);
     expect(growth).toBeLessThan(BOUNDED * MAX_BYTES_PER_KEY);
     expect(growth).toBeLessThan(1.5 * BOUNDED * bounded.bytesPerKey + MB);
-    // The same flood into a store that holds it all costs a hundred times as much: the bound held.
-    expect(full.heapEnd - full.base).toBeGreaterThan(50 * growth);
+    // The same flood into a store that holds it all (a hundred times the keys) costs tens of times
+    // as much: the bound held. Not a hundred: the bounded store's tables carry fixed costs.
+    expect(full.heapEnd - full.base).toBeGreaterThan(25 * growth);
     expect((full.heapEnd - full.base) / full.sizeEnd).toBeLessThan(MAX_BYTES_PER_KEY);
   });
 

@@ -150,12 +150,47 @@ describe('RateLimiter: consume', () => {
   it('never passes a hostile key to the store raw', async () => {
     const store = new MemoryStore();
     stores.push(store);
-    const spy = vi.spyOn(store, 'consume');
     const limiter = new RateLimiter({ max: 1, window: '1s', store });
     await limiter.consume('{slot} with spaces\r\n');
-    const key = spy.mock.calls[0]?.[0] as string;
-    expect(key).not.toMatch(/[{}\s]/);
+    const keys = [...store.keys()];
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).not.toMatch(/[{}\s]/);
+    expect(keys[0]?.startsWith(limiter.keyFor('x').slice(0, -1))).toBe(true);
     expect(limiter.keyFor('user:42')).toMatch(/user:42$/);
+  });
+});
+
+describe('RateLimiter: store scopes', () => {
+  it("keeps a MemoryStore's keys under the limiter's prefix, as full keys would be", async () => {
+    const store = new MemoryStore();
+    stores.push(store);
+    const a = new RateLimiter({ max: 1, window: '1m', store, name: 'a' });
+    const b = new RateLimiter({ max: 1, window: '1m', store, name: 'b' });
+    expect((await a.consume('client')).allowed).toBe(true);
+    expect((await a.consume('client')).allowed).toBe(false);
+    expect((await b.consume('client')).allowed).toBe(true);
+    expect([...store.keys()].sort()).toEqual([a.keyFor('client'), b.keyFor('client')]);
+    // The same bucket through the store's own full-key API.
+    expect(store.peek(a.keyFor('client'), a.policies).tokens[0]).toBeLessThan(1);
+    await a.reset('client');
+    expect([...store.keys()]).toEqual([b.keyFor('client')]);
+  });
+
+  it('gives the full key to a store without scopes', async () => {
+    const inner = new MemoryStore();
+    stores.push(inner);
+    const seen: string[] = [];
+    const store: Store = {
+      consume: (key, buckets, costs) => {
+        seen.push(key);
+        return inner.consume(key, buckets, costs);
+      },
+      peek: (key, buckets) => inner.peek(key, buckets),
+      reset: (key) => inner.reset(key),
+    };
+    const limiter = new RateLimiter({ max: 1, window: '1m', store });
+    await limiter.consume('client');
+    expect(seen).toEqual([limiter.keyFor('client')]);
   });
 });
 

@@ -112,6 +112,8 @@ export class RateLimiter {
   /** The circuit breaker around the store, or undefined with `circuit: false`. */
   readonly circuit: CircuitBreaker | undefined;
   private readonly store: Store;
+  /** Where decisions go: the store's view under `keyPrefix` if it offers one, else the store. */
+  private readonly target: Store;
   private readonly keyPrefix: string;
   private readonly unitCosts: readonly number[];
   private local: MemoryStore | undefined;
@@ -140,6 +142,7 @@ export class RateLimiter {
     // Unnamed limiters are keyed by their policies, so identical limiters in a fleet share buckets.
     const id = this.name === undefined ? `p:${this.policies.map((p) => p.id).join('+')}` : `n:${this.name}`;
     this.keyPrefix = `${prefix}:${id}:`;
+    this.target = this.store.scope?.(this.keyPrefix) ?? this.store;
     this.label = this.name ?? id;
     this.tally = decisionTally(this.label);
     this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.label);
@@ -169,7 +172,7 @@ export class RateLimiter {
    * fallback), so a request that needs no I/O costs no promise and no microtask.
    */
   decide(key: string, cost = 1): Decision | Promise<Decision> {
-    return this.run(CONSUME, this.keyFor(key), this.costsFor(cost));
+    return this.run(CONSUME, this.targetKey(key), this.costsFor(cost));
   }
 
   /**
@@ -185,22 +188,27 @@ export class RateLimiter {
 
   /** The state of `key`'s buckets, without consuming anything. */
   async peek(key: string): Promise<Decision> {
-    return this.run(PEEK, this.keyFor(key), this.unitCosts);
+    return this.run(PEEK, this.targetKey(key), this.unitCosts);
   }
 
   /** Refills every bucket of `key` (an admin reset). Errors from the store are thrown. */
   async reset(key: string): Promise<void> {
-    const fullKey = this.keyFor(key);
-    this.local?.reset(fullKey);
-    await this.store.reset(fullKey);
+    const k = this.targetKey(key);
+    this.local?.reset(k);
+    await this.target.reset(k);
   }
 
   /** The store key for a caller's key: hostile characters never reach the store raw. */
   keyFor(key: string): string {
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: a rate limit key must be a non-empty string');
-    }
-    return this.keyPrefix + storeKey(key);
+    return this.keyPrefix + clientKey(key);
+  }
+
+  /**
+   * The key to give the store: without the prefix when it is the store's scoped view. The local
+   * fallback store serves this limiter alone and gets the same keys.
+   */
+  private targetKey(key: string): string {
+    return this.target === this.store ? this.keyFor(key) : clientKey(key);
   }
 
   private costsFor(cost: number): readonly number[] {
@@ -232,12 +240,12 @@ export class RateLimiter {
     }
     let pending: StoreResult | Promise<StoreResult>;
     try {
-      if (this.store.isAvailable?.() === false) {
+      if (this.target.isAvailable?.() === false) {
         this.health.skipped(this.failMode);
         this.circuit?.failure(permit);
         return this.fallback(op, key, costs);
       }
-      pending = op === CONSUME ? this.store.consume(key, this.policies, costs) : this.store.peek(key, this.policies);
+      pending = op === CONSUME ? this.target.consume(key, this.policies, costs) : this.target.peek(key, this.policies);
     } catch (error) {
       return this.failed(error, permit, op, key, costs);
     }
@@ -292,6 +300,13 @@ export class RateLimiter {
     this.tally[decisionOutcome(decision)] += 1;
     return decision;
   }
+}
+
+function clientKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: a rate limit key must be a non-empty string');
+  }
+  return storeKey(key);
 }
 
 function parsePolicies(opts: Record<string, unknown>): Policy[] {

@@ -37,4 +37,10 @@ export interface Store {
    * so the limiter can fall back at once instead of waiting for a timeout.
    */
   isAvailable?(): boolean;
+  /**
+   * A view of this store whose keys are all under `prefix`, given without it. Optional: a
+   * limiter uses it when present, so an in-process store need not hold the limiter's long
+   * prefix once per client. `scope(prefix).consume(key, …)` must be `consume(prefix + key, …)`.
+   */
+  scope?(prefix: string): Store;
 }
