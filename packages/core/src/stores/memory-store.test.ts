@@ -221,11 +221,11 @@ describe('MemoryStore bound', () => {
 
 /** Bytes of record slabs a store has allocated: what its slots cost beyond the Maps. */
 function slabBytes(store: MemoryStore): number {
-  const pools = (store as unknown as { pools: ({ chunks: Float64Array[]; flags: Uint8Array[] } | undefined)[] }).pools;
+  const pools = (store as unknown as { pools: ({ chunks: number[][]; flags: Uint8Array[] } | undefined)[] }).pools;
   let bytes = 0;
   for (const pool of pools) {
     if (pool === undefined) continue;
-    for (const chunk of pool.chunks) bytes += chunk.byteLength;
+    for (const chunk of pool.chunks) bytes += 8 * chunk.length;
     for (const flags of pool.flags) bytes += flags.byteLength;
   }
   return bytes;

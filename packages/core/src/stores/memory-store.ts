@@ -16,8 +16,10 @@ export interface MemoryStoreOptions {
 
 const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
 
-// A key's state is a record in a pool of Float64Array chunks, one pool per bucket count:
-// [since, fullAt, tokens0, tokens1, …]. The namespace Maps hold, per key, a small integer
+// A key's state is a record in a pool of chunks, one pool per bucket count:
+// [since, fullAt, tokens0, tokens1, …]. Chunks are plain arrays of unboxed doubles rather than
+// Float64Arrays: those live outside the V8 heap, where heap measurements (and V8's own limits)
+// would not see them. The namespace Maps hold, per key, a small integer
 // `slot << POOL_BITS | pool id`, which V8 stores inline (a Smi): no object per key at all.
 const SINCE = 0;
 const FULL_AT = 1;
@@ -39,12 +41,23 @@ const HELD = 2;
 /** A full sweep is linear, so while the store is full it runs at most this often. */
 const SWEEP_WHEN_FULL_MS = 1000;
 
+/**
+ * A chunk of `length` doubles starting with `from`. NaN, not 0, fills it, so the array holds
+ * doubles from the start and never changes its elements kind; the copy drops the spare
+ * capacity that pushing leaves.
+ */
+function records(length: number, from: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < length; i++) out.push(i < from.length ? (from[i] as number) : Number.NaN);
+  return out.slice();
+}
+
 /** The records of every key with `n` buckets. */
 class Pool {
   readonly id: number;
   readonly n: number;
   readonly stride: number;
-  chunks: Float64Array[] = [];
+  chunks: number[][] = [];
   flags: Uint8Array[] = [];
   /** Slots handed out so far: each slot below is held or on the free list. */
   top = 0;
@@ -79,8 +92,8 @@ class Pool {
     this.live -= 1;
   }
 
-  data(slot: number): Float64Array {
-    return this.chunks[slot >>> CHUNK_BITS] as Float64Array;
+  data(slot: number): number[] {
+    return this.chunks[slot >>> CHUNK_BITS] as number[];
   }
 
   at(slot: number): number {
@@ -117,7 +130,7 @@ class Pool {
       while (slots < top) slots *= 2;
       const flags = this.flags[0] as Uint8Array;
       if (slots < flags.length) {
-        this.chunks[0] = (this.chunks[0] as Float64Array).slice(0, slots * this.stride);
+        this.chunks[0] = (this.chunks[0] as number[]).slice(0, slots * this.stride);
         this.flags[0] = flags.slice(0, slots);
       }
     }
@@ -127,15 +140,14 @@ class Pool {
     const c = slot >>> CHUNK_BITS;
     if (c === this.chunks.length) {
       const slots = c === 0 ? FIRST_CHUNK : CHUNK;
-      this.chunks.push(new Float64Array(slots * this.stride));
+      this.chunks.push(records(slots * this.stride, []));
       this.flags.push(new Uint8Array(slots));
       return;
     }
     const flags = this.flags[c] as Uint8Array;
     if ((slot & CHUNK_MASK) < flags.length) return;
     const slots = Math.min(CHUNK, 2 * flags.length);
-    const data = new Float64Array(slots * this.stride);
-    data.set(this.chunks[c] as Float64Array);
+    const data = records(slots * this.stride, this.chunks[c] as number[]);
     const grown = new Uint8Array(slots);
     grown.set(flags);
     this.chunks[c] = data;
