@@ -24,7 +24,7 @@ import { report } from './support.js';
  * Express app. What the tests observe rather than assume:
  * - store calls, counted twice: at the ioredis client the store uses, and by the server itself
  *   (`INFO commandstats`, read once it runs again), and the two must agree;
- * - each decision's source and the circuit state it met, by wrapping the limiter's `consume`;
+ * - each decision's source and the circuit state it met, by wrapping the limiter's `decide`;
  * - latencies, printed and never asserted (wall-clock figures on a shared machine are not a test).
  */
 
@@ -128,17 +128,20 @@ async function setup(options: {
 
   // Every decision, with the circuit state it met and how long the limiter took.
   const decisions: DecisionRecord[] = [];
-  const consume = limiter.consume.bind(limiter);
-  limiter.consume = async (key: string, cost?: number) => {
+  // The middleware calls `decide` (synchronous when the store is), so that is what is wrapped.
+  const decide = limiter.decide.bind(limiter);
+  limiter.decide = (key: string, cost?: number) => {
     const circuit = limiter.circuit?.state ?? 'none';
     const shortBefore = limiter.health.shortCircuited;
     const started = performance.now();
-    const pending = consume(key, cost);
-    // The breaker decides synchronously, before consume's first await: this tells the call apart.
+    const pending = decide(key, cost);
+    // The breaker decides synchronously, before any store call: this tells the call apart.
     const short = limiter.health.shortCircuited > shortBefore;
-    const decision = await pending;
-    decisions.push({ circuit, short, source: decision.source, ms: performance.now() - started });
-    return decision;
+    const record = (decision: Decision) => {
+      decisions.push({ circuit, short, source: decision.source, ms: performance.now() - started });
+      return decision;
+    };
+    return pending instanceof Promise ? pending.then(record) : record(pending);
   };
 
   const app = express();
