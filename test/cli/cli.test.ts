@@ -260,18 +260,33 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     await client.set(`${prefix}:n:strange:k`, 'x');
     const result = await runCli(['status', 'k', '--name', 'strange', ...base]);
     expect(result.code).toBe(1);
-    expectOneLineError(result, /is a Redis string, not a tollgate bucket/);
+    expectOneLineError(result, /is a Redis string that is not a tollgate bucket/);
+    await client.rpush(`${prefix}:n:stranger:k`, 'x');
+    const list = await runCli(['status', 'k', '--name', 'stranger', ...base]);
+    expect(list.code).toBe(1);
+    expectOneLineError(list, /is a Redis list, not a tollgate bucket/);
   });
 
-  it('reset refills the buckets; a second reset has nothing to do', async () => {
-    const login = limiter({ name: 'reset-me', max: 2, window: '1h' });
+  it('reset refills the buckets, even for an app answering the refusal from memory; a second reset has nothing to do', async () => {
+    // An app's store of its own, as in another process: its denial cache must hear the reset.
+    const appClient = new Redis(REDIS_URL);
+    const appStore = new RedisStore({ client: appClient });
+    const login = new RateLimiter({ prefix, store: appStore, name: 'reset-me', max: 2, window: '1h' });
     await login.consume('203.0.113.9');
     await login.consume('203.0.113.9');
+    // Refused until the refusal is answered from memory (the reset subscription confirmed).
+    for (let i = 0; i < 200 && appStore.cachedRefusals === 0; i++) {
+      expect((await login.consume('203.0.113.9')).allowed).toBe(false);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(appStore.cachedRefusals).toBe(1);
     expect((await login.consume('203.0.113.9')).allowed).toBe(false);
 
     const first = await runCli(['reset', '203.0.113.9', '--name', 'reset-me', ...base]);
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`Reset ${prefix}:n:reset-me:203.0.113.9`);
+    // The announcement travels on another connection: it lands, then the refusal is forgotten.
+    for (let i = 0; i < 200 && appStore.cachedRefusals > 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect((await login.consume('203.0.113.9')).remaining).toBe(1);
 
     await login.reset('203.0.113.9');
@@ -283,6 +298,8 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
       limiter: { prefix, name: 'reset-me', label: 'reset-me' },
       reset: false,
     });
+    await appStore.close();
+    await appClient.quit();
   });
 
   it('reset --all resets the key in every limiter, and nothing else', async () => {

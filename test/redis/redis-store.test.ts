@@ -3,6 +3,17 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
 
+/** A stored bucket set: expiry, time of the last write, tokens per bucket (doubles), then the spec. */
+export function decode(value: Buffer, buckets: number) {
+  const tokens = Array.from({ length: buckets }, (_, i) => value.readDoubleLE(16 + 8 * i));
+  return {
+    expires: value.readDoubleLE(0),
+    since: value.readDoubleLE(8),
+    tokens,
+    spec: value.subarray(16 + 8 * buckets).toString('latin1'),
+  };
+}
+
 function collectingLogger() {
   const lines: string[] = [];
   const log = (_fields: object, message: string) => lines.push(message);
@@ -13,17 +24,19 @@ describe.skipIf(!redis.server)('RedisStore on a real Redis', () => {
   const client = new Redis(REDIS_URL);
   afterAll(() => client.quit());
 
-  it('keeps one hash per client key that expires when its buckets would be full', async () => {
+  it('keeps one string per client key that expires once its buckets would be full (plus slack)', async () => {
     const prefix = uniquePrefix('ttl');
     const limiter = new RateLimiter({ max: 10, window: '10s', prefix, store: new RedisStore({ client }) });
     await limiter.consume('k', 4);
     const keys = await client.keys(`${prefix}:*`);
     expect(keys).toEqual([`${prefix}:p:10-10000-10:k`]);
     const ttl = await client.pttl(keys[0] as string);
-    // 4 tokens at 1 per second: full again in about 4 s.
-    expect(ttl).toBeGreaterThan(3000);
-    expect(ttl).toBeLessThanOrEqual(4001);
-    expect(await client.hget(keys[0] as string, '10-10000-10')).toBe('6');
+    // 4 tokens at 1 per second: full again in about 4 s; then slack of one full refill (10 s, at
+    // most a minute) so a busy key is not re-timed on every call.
+    expect(ttl).toBeGreaterThan(3000 + 10_000);
+    expect(ttl).toBeLessThanOrEqual(4001 + 10_000);
+    const state = decode((await client.getBuffer(keys[0] as string)) as Buffer, 1);
+    expect(state).toMatchObject({ spec: '10-10000-10', tokens: [6] });
   });
 
   it('reads the clock from Redis, not from the app', async () => {
@@ -31,10 +44,33 @@ describe.skipIf(!redis.server)('RedisStore on a real Redis', () => {
     const store = new RedisStore({ client, logger });
     const limiter = new RateLimiter({ max: 5, window: '1h', prefix: uniquePrefix('clock'), store });
     await limiter.consume('k');
+    await limiter.consume('k');
     const [seconds] = (await client.time()) as [string | number, string | number];
-    const ts = Number(await client.hget(`${limiter.keyFor('k')}`, 'ts'));
-    expect(Math.abs(ts - Number(seconds) * 1000)).toBeLessThan(5000);
+    const { since } = decode((await client.getBuffer(limiter.keyFor('k'))) as Buffer, 1);
+    expect(Math.abs(since - Number(seconds) * 1000)).toBeLessThan(5000);
     expect(lines).toEqual([]);
+  });
+
+  it('carries over buckets an older tollgate kept in a hash, and keeps buckets by policy id when policies change', async () => {
+    const prefix = uniquePrefix('migrate');
+    const store = new RedisStore({ client });
+    const login = new RateLimiter({ max: 5, window: '1h', prefix, name: 'login', store });
+    const [seconds] = (await client.time()) as [string | number, string | number];
+    await client.hset(login.keyFor('k'), { ts: String(Number(seconds) * 1000), '5-3600000-5': '2' });
+    expect((await login.consume('k')).remaining).toBe(1);
+    expect(await client.type(login.keyFor('k'))).toBe('string');
+
+    // A second policy joins the named limiter: the first keeps its tokens, the new one starts full.
+    const both = new RateLimiter({
+      policies: [
+        { max: 100, window: '1d' },
+        { max: 5, window: '1h' },
+      ],
+      prefix,
+      name: 'login',
+      store,
+    });
+    expect((await both.consume('k')).policies.map((p) => p.remaining)).toEqual([99, 0]);
   });
 
   it('loads the script again after SCRIPT FLUSH (EVALSHA, then EVAL on NOSCRIPT)', async () => {

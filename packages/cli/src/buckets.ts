@@ -134,7 +134,7 @@ export async function status(client: Client, spec: LimiterSpec, key: KeySpec, pr
   if (sibling === undefined) throw noSuchLimiter(deriver);
   const known =
     spec.kind === 'name'
-      ? withPolicies(deriver, policiesOf(sibling, (await bucketFields(client, sibling)) ?? {}))
+      ? withPolicies(deriver, policiesOf(sibling, (await bucketFields(client, sibling)) ?? []))
       : deriver;
   return [full(known, redisKey)];
 }
@@ -146,7 +146,7 @@ export async function reset(client: Client, spec: LimiterSpec, key: KeySpec, pre
     if (found.length === 0) throw noKeyAnywhere(prefix, key);
     const out: ResetResult[] = [];
     for (const { deriver, redisKey } of found) {
-      out.push({ redisKey, limiter: deriver.report, reset: (await client.del(redisKey)) > 0 });
+      out.push({ redisKey, limiter: deriver.report, reset: await deleteAndAnnounce(client, redisKey) });
     }
     return out;
   }
@@ -157,24 +157,51 @@ export async function reset(client: Client, spec: LimiterSpec, key: KeySpec, pre
     if ((await firstKey(client, deriver)) === undefined) throw noSuchLimiter(deriver);
     return [{ redisKey, limiter: deriver.report, reset: false }];
   }
-  return [{ redisKey, limiter: deriver.report, reset: (await client.del(redisKey)) > 0 }];
+  return [{ redisKey, limiter: deriver.report, reset: await deleteAndAnnounce(client, redisKey) }];
 }
 
-/** The bucket hash's fields, undefined when there is no key; an error for a key that is not a bucket. */
-async function bucketFields(client: Client, redisKey: string): Promise<Record<string, string> | undefined> {
+/**
+ * Deletes the key, then announces the reset, in that order: app processes drop any refusal of
+ * this key they answer from memory, and none can cache the old state again after the message.
+ */
+async function deleteAndAnnounce(client: Client, redisKey: string): Promise<boolean> {
+  const deleted = (await client.del(redisKey)) > 0;
+  await client.publish(RedisStore.resetChannel, redisKey);
+  return deleted;
+}
+
+/**
+ * The policy ids a stored bucket set holds, undefined when there is no key; an error for a key
+ * that is not a bucket. A bucket set is a string: doubles (expiry, time of the last write, then
+ * tokens per policy), then the policy ids joined by ','. Buckets an older tollgate wrote are a
+ * hash with a `ts` field and one field per policy id.
+ */
+async function bucketFields(client: Client, redisKey: string): Promise<string[] | undefined> {
   const type = await client.type(redisKey);
   if (type === 'none') return undefined;
-  if (type !== 'hash') throw new CliError(`${redisKey} is a Redis ${type}, not a tollgate bucket`);
-  return client.hgetall(redisKey);
+  if (type === 'hash') return Object.keys(await client.hgetall(redisKey)).filter((f) => f !== 'ts');
+  if (type !== 'string') throw new CliError(`${redisKey} is a Redis ${type}, not a tollgate bucket`);
+  const value = await client.getBuffer(redisKey);
+  const ids = value === null ? undefined : specOf(value);
+  if (ids === undefined) throw new CliError(`${redisKey} is a Redis string that is not a tollgate bucket`);
+  return ids;
+}
+
+/** The ids at the end of a stored bucket set, found as the script finds them: n ids after n + 2 doubles. */
+function specOf(value: Buffer): string[] | undefined {
+  for (let n = 1; 8 * (n + 2) < value.length; n++) {
+    const spec = value.subarray(8 * (n + 2)).toString('latin1');
+    if (/^[\w.:-]+(,[\w.:-]+)*$/.test(spec) && spec.split(',').length === n) return spec.split(',');
+  }
+  return undefined;
 }
 
 const POLICY_ID = /^(\d+)-(\d+)-(\d+)$/;
 
-/** The policies whose buckets a stored hash holds: one field per policy id (`max-windowMs-capacity`). */
-function policiesOf(redisKey: string, fields: Record<string, string>): PolicyOptions[] {
+/** The policies whose buckets a stored set holds: one id per policy (`max-windowMs-capacity`). */
+function policiesOf(redisKey: string, fields: readonly string[]): PolicyOptions[] {
   const policies: PolicyOptions[] = [];
-  for (const field of Object.keys(fields)) {
-    if (field === 'ts') continue;
+  for (const field of fields) {
     const match = POLICY_ID.exec(field);
     if (match === null) throw new CliError(`${redisKey} is not a tollgate bucket (field "${field}")`);
     policies.push({ max: Number(match[1]), window: Number(match[2]), burst: Number(match[3]) });

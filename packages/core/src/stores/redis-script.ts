@@ -2,75 +2,213 @@ import { createHash } from 'node:crypto';
 
 /**
  * One token-bucket decision, atomically, in Redis. Mirrors `refill` and `covers` from
- * limiter/bucket.ts operation for operation, and keeps full double precision with `%.17g`,
- * so a RedisStore and a MemoryStore given the same calls reach the same states.
+ * limiter/bucket.ts operation for operation on IEEE doubles, so a RedisStore and a MemoryStore
+ * given the same calls reach bit-identical states.
  *
- * KEYS[1]  a hash: `ts` (ms of the last debit) and one field per bucket (tokens then)
- * ARGV     mode, app clock ms, '1' to use the server's TIME, bucket count, then per bucket:
- *          field, capacity, tokens per ms, value. Modes: 'c' consume (take every value, or none
- *          if any bucket falls short), 'a' adjust (take them unconditionally), 'l' lower (cap each
- *          bucket at its value), 'p' peek.
- * returns  { allowed (1|0), clock used (1 server | 0 app), tokens per bucket as strings }
+ * KEYS[1]  a string: the spec (below), then little-endian doubles: the ms at which the key
+ *          expires, `since` (ms of the last write), then each bucket's tokens at `since`.
+ * ARGV[1]  the clock: 't' to read the server's TIME, else the caller's estimate of the server's
+ *          clock in ms. A mode other than consume prefixes it: 'a' adjust (take every value
+ *          unconditionally), 'l' lower (cap each bucket at its value), 'p' peek.
+ * ARGV[2]  the spec: the bucket ids joined by ','. A stored value whose spec differs was written
+ *          for other policies: its buckets are matched by id, the others start full.
+ * ARGV[3…] per bucket: capacity, tokens per ms, value (cost, delta or ceiling), as numbers Lua
+ *          parses exactly (integers, or C99 hex floats). With one bucket and a value of 1 (the
+ *          common consume), the value is left out.
+ * returns  a string of doubles. Written: `now` then each bucket's tokens. Not written (refused,
+ *          or peek): `-now`, `since`, then each bucket's tokens at `since`, so the caller refills
+ *          them with its own arithmetic. 'T' if the server refuses TIME.
+ *
+ * Why it looks like this: every Redis command a script calls costs about as much as the whole
+ * script's own arithmetic, so a consume is GET and SETRANGE only. SETRANGE rewrites `since` and
+ * the tokens in place and keeps the key's TTL; the TTL is set (SET … PX) only when the key is new
+ * or would expire before its buckets are full again, and then with slack (up to a minute) so that
+ * a busy key is not re-timed on every call. The server clock is read (TIME) only when the caller
+ * asks, to learn its offset; a clock that lags never moves `since` back (`now` is at least
+ * `since`), so callers whose estimates differ slightly cannot mint tokens between them. Numbers
+ * travel as binary doubles: exact, and no `%.17g` formatting or parsing.
  */
 export const BUCKET_SCRIPT = `
 local key = KEYS[1]
-local mode = ARGV[1]
-local now = tonumber(ARGV[2])
-local clock = 0
-if ARGV[3] == '1' and (redis.replicate_commands == nil or redis.replicate_commands()) then
-  local ok, t = pcall(redis.call, 'TIME')
-  if ok then
-    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    clock = 1
-  end
+local clock = ARGV[1]
+local spec = ARGV[2]
+local argc = #ARGV
+local n = 1
+if argc > 5 then n = (argc - 2) / 3 end
+local mode = 'c'
+if string.byte(clock) > 57 and clock ~= 't' then
+  mode = string.sub(clock, 1, 1)
+  clock = string.sub(clock, 2)
 end
-local n = tonumber(ARGV[4])
-local fields = { 'ts' }
-for i = 1, n do fields[i + 1] = ARGV[1 + i * 4] end
-local state = redis.call('HMGET', key, unpack(fields))
-local since = tonumber(state[1])
-local tokens = {}
-local allowed = 1
+local now
+local timed = -1
+if clock == 't' then
+  if redis.replicate_commands then redis.replicate_commands() end
+  local t = redis.pcall('TIME')
+  if t[2] == nil then return { -1 } end
+  local us = t[2] + 0
+  now = t[1] * 1000 + (us - us % 1000) / 1000
+  timed = now
+else
+  now = clock + 0
+end
+local v = redis.pcall('GET', key)
+
+if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 25)) then
+  local cap = ARGV[3] + 0
+  local rate = ARGV[4] + 0
+  local value = 1
+  if argc == 5 then value = ARGV[5] + 0 end
+  local expires, since, held, t
+  if v then
+    expires, since, held = struct.unpack('<ddd', v)
+    if now < since then now = since end
+    t = held + (now - since) * rate
+    if t > cap then t = cap end
+  else
+    since = now
+    held = cap
+    t = cap
+  end
+  if mode == 'p' or (mode == 'c' and not (t >= value - 1e-9)) then
+    return { 0, timed, now, since, string.format('%.17g', held) }
+  end
+  local left
+  if mode == 'l' then
+    left = t
+    if value < left then left = value end
+  else
+    left = t - value
+    if left > cap then left = cap end
+  end
+  local reply = left
+  if left % 1 ~= 0 or left > 9e15 or left < -9e15 then reply = string.format('%.17g', left) end
+  if timed ~= -1 then reply = { 1, timed, now, now, string.format('%.17g', left) } end
+  if left >= cap - 1e-9 then
+    if v then redis.call('DEL', key) end
+    return reply
+  end
+  local out = struct.pack('<dd', now, left)
+  local need = now + (cap - left) / rate + 1
+  if v and need <= expires then
+    redis.call('SETRANGE', key, '8', out)
+  else
+    local slack = cap / rate
+    if slack > 60000 then slack = 60000 end
+    expires = math.ceil(need + slack)
+    redis.call('SET', key, struct.pack('<d', expires) .. out .. spec, 'PX', string.format('%d', expires - now))
+  end
+  return reply
+end
+
+local fmt = '<' .. string.rep('d', n + 2)
+local values = {}
 for i = 1, n do
-  local base = 1 + i * 4
-  local cap = tonumber(ARGV[base + 1])
-  local rate = tonumber(ARGV[base + 2])
-  local cost = tonumber(ARGV[base + 3])
-  local held = tonumber(state[i + 1])
-  local t = cap
-  if held ~= nil and since ~= nil then
-    t = math.min(cap, held + math.max(0, now - since) * rate)
-  end
-  tokens[i] = t
-  if mode == 'c' and not (t >= cost - 1e-9) then allowed = 0 end
+  if argc == 4 then values[i] = 1 else values[i] = ARGV[i * 3 + 2] + 0 end
 end
-if mode ~= 'p' and allowed == 1 then
-  local ttl = 0
-  local write = { 'ts', string.format('%d', now) }
-  for i = 1, n do
-    local base = 1 + i * 4
-    local cap = tonumber(ARGV[base + 1])
-    local rate = tonumber(ARGV[base + 2])
-    local value = tonumber(ARGV[base + 3])
-    local left
-    if mode == 'l' then left = math.min(tokens[i], value) else left = math.min(cap, tokens[i] - value) end
-    tokens[i] = left
-    write[#write + 1] = ARGV[base]
-    write[#write + 1] = string.format('%.17g', left)
-    if not (left >= cap - 1e-9) then
-      ttl = math.max(ttl, math.ceil((cap - left) / rate) + 1)
+local held = {}
+local expires, since
+local size = 8 * n + 16
+if v and #v == size + #spec and string.find(v, spec, size + 1, true) == size + 1 then
+  local s = { struct.unpack(fmt, v) }
+  expires, since = s[1], s[2]
+  for i = 1, n do held[i] = s[i + 2] end
+elseif v then
+  -- Written for other policies, or by an older tollgate as a hash: carry buckets over by id.
+  local ids = {}
+  for id in string.gmatch(spec, '[^,]+') do ids[#ids + 1] = id end
+  local byId = {}
+  if type(v) == 'table' then
+    local old = redis.pcall('HMGET', key, 'ts', unpack(ids))
+    if type(old) == 'table' and old[1] then
+      since = tonumber(old[1])
+      for i = 1, n do byId[ids[i]] = tonumber(old[i + 1]) end
+    end
+  else
+    for m = 1, 16 do
+      local len = #v - 8 * (m + 2)
+      if len < 1 then break end
+      local old = string.sub(v, 8 * (m + 2) + 1)
+      local _, commas = string.gsub(old, ',', '')
+      if commas == m - 1 and not string.find(old, '[^%w%.:_,-]') then
+        local s = { struct.unpack('<' .. string.rep('d', m + 2), v) }
+        since = s[2]
+        local j = 0
+        for id in string.gmatch(old, '[^,]+') do
+          j = j + 1
+          byId[id] = s[j + 2]
+        end
+        break
+      end
     end
   end
-  if ttl > 0 then
-    redis.call('HSET', key, unpack(write))
-    redis.call('PEXPIRE', key, ttl)
-  else
-    redis.call('DEL', key)
+  if since ~= nil then
+    for i = 1, n do held[i] = byId[ids[i]] end
   end
 end
-local out = { allowed, clock }
-for i = 1, n do out[i + 2] = string.format('%.17g', tokens[i]) end
-return out
+if since ~= nil and now < since then now = since end
+local tokens = {}
+local allowed = true
+for i = 1, n do
+  local b = i * 3
+  local cap = ARGV[b] + 0
+  local t = cap
+  if held[i] ~= nil then
+    t = held[i] + (now - since) * ARGV[b + 1]
+    if t > cap then t = cap end
+  end
+  tokens[i] = t
+  if mode == 'c' and not (t >= values[i] - 1e-9) then allowed = false end
+end
+if mode == 'p' or not allowed then
+  local reply = { 0, timed, now, since or now }
+  for i = 1, n do reply[i + 4] = string.format('%.17g', held[i] or tokens[i]) end
+  return reply
+end
+local need = 0
+local slack = 0
+for i = 1, n do
+  local b = i * 3
+  local cap = ARGV[b] + 0
+  local rate = ARGV[b + 1] + 0
+  local value = values[i]
+  local left
+  if mode == 'l' then
+    left = tokens[i]
+    if value < left then left = value end
+  else
+    left = tokens[i] - value
+    if left > cap then left = cap end
+  end
+  tokens[i] = left
+  if not (left >= cap - 1e-9) then
+    local ms = (cap - left) / rate
+    if ms > need then need = ms end
+    ms = cap / rate
+    if ms > slack then slack = ms end
+  end
+end
+local out = struct.pack(string.sub(fmt, 1, n + 2), now, unpack(tokens, 1, n))
+local reply = {}
+for i = 1, n do reply[i] = string.format('%.17g', tokens[i]) end
+if timed ~= -1 then
+  reply = { 1, timed, now, now, unpack(reply) }
+else
+  reply = table.concat(reply, ' ')
+end
+if need == 0 then
+  if v then redis.call('DEL', key) end
+  return reply
+end
+need = now + need + 1
+if expires ~= nil and need <= expires then
+  redis.call('SETRANGE', key, '8', out)
+else
+  if slack > 60000 then slack = 60000 end
+  expires = math.ceil(need + slack)
+  redis.call('SET', key, struct.pack('<d', expires) .. out .. spec, 'PX', string.format('%d', expires - now))
+end
+return reply
 `;
 
 /** SHA-1 of the script, for EVALSHA. */

@@ -1,7 +1,12 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
+import { msUntil, refill } from '../limiter/bucket.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { DenialCache } from './denial-cache.js';
+import { luaNumber } from './lua-number.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
+import { RESET_CHANNEL, type RedisSubscriberLike, ResetChannel } from './reset-channel.js';
+import { ServerClock } from './server-clock.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 
 /**
@@ -20,6 +25,18 @@ export interface RedisClientLike {
   hgetall(key: string): Promise<Record<string, string>>;
   /** Closes the connection. */
   quit(): Promise<unknown>;
+  /** Announces a reset to other processes' denial caches. Without it, resets are not announced. */
+  publish?(channel: string, message: string): Promise<unknown>;
+  /** A second connection like this one, for the reset subscription. Without it, no denial cache. */
+  duplicate?(): RedisSubscriberLike;
+  /** Tells the store when the caller closed the client, so the store closes its duplicate too. */
+  once?(event: 'end', listener: () => void): unknown;
+}
+
+/** The options of the denial cache; see `RedisStoreOptions.denialCache`. */
+export interface DenialCacheOptions {
+  /** Most refused keys remembered at once (default 10,000); the oldest are dropped first. */
+  maxKeys?: number;
 }
 
 /** The options of `new RedisStore()`: exactly one of `client` or `url`. */
@@ -35,30 +52,54 @@ export interface RedisStoreOptions {
   now?: () => number;
   /** Where the one-time warning about a server that forbids `TIME` goes. */
   logger?: Logger;
+  /**
+   * Answers a refused key from memory until Redis would surely refuse it no more, so a flood
+   * from one client costs no round trips (default on; `false` turns it off). Resets reach it over
+   * Redis Pub/Sub, on one extra connection the store opens the first time it caches a refusal.
+   */
+  denialCache?: DenialCacheOptions | boolean;
 }
 
-const KNOWN = new Set(['client', 'url', 'now', 'logger']);
+const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache']);
 /** Statuses in which ioredis cannot send a command now; other statuses connect or queue. */
 const DOWN = new Set(['reconnecting', 'close', 'end']);
+
+type Mode = 'c' | 'a' | 'l' | 'p';
+
+/** What a script call sends besides the clock, built once per bucket list. */
+interface Encoded {
+  readonly spec: string;
+  /** Capacity and rate per bucket, as Lua reads them exactly. */
+  readonly pairs: readonly string[];
+}
 
 /**
  * Buckets in Redis or Redis Cluster: one Lua script per decision (EVALSHA, and EVAL only when
  * the server answers NOSCRIPT), timed by the server's clock so app servers whose clocks are
- * skewed still agree. Keys expire once their buckets would be full again.
+ * skewed still agree. The clock is read (TIME) by one call a second; the others send this
+ * process's estimate of it, which is never ahead of the server. Keys expire once their buckets
+ * would be full again (and at most a minute later).
  */
 export class RedisStore implements Store {
+  /** The Pub/Sub channel on which resets announce the Redis key they deleted (the CLI's too). */
+  static readonly resetChannel = RESET_CHANNEL;
   private client: RedisClientLike | undefined;
   private connecting: Promise<RedisClientLike> | undefined;
   private readonly url: string | undefined;
   private readonly ownsClient: boolean;
   private readonly now: (() => number) | undefined;
   private readonly logger: Logger;
-  private warnedClock = false;
+  private readonly clock = new ServerClock();
+  private readonly encoded = new WeakMap<readonly BucketSpec[], Encoded>();
+  private readonly denials: DenialCache | undefined;
+  private resets: ResetChannel | undefined;
+  private appClock = false;
+  private closed = false;
 
   constructor(options: RedisStoreOptions) {
     const opts = assertOptionsObject(options, 'RedisStore');
     assertKnownOptions(opts, KNOWN, 'RedisStore');
-    const { client, url, now, logger } = opts;
+    const { client, url, now, logger, denialCache } = opts;
     if ((client === undefined) === (url === undefined)) {
       throw new InvalidOptionError(
         'client',
@@ -83,13 +124,26 @@ export class RedisStore implements Store {
     this.ownsClient = client === undefined;
     this.now = now as (() => number) | undefined;
     this.logger = (logger as Logger | undefined) ?? consoleLogger;
+    this.denials = parseDenialCache(denialCache);
+  }
+
+  /** Refused keys answered from memory now (see `denialCache`). */
+  get cachedRefusals(): number {
+    return this.denials?.size ?? 0;
   }
 
   isAvailable(): boolean {
     return this.client === undefined || !DOWN.has(this.client.status);
   }
 
-  consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): Promise<StoreResult> {
+  consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult | Promise<StoreResult> {
+    if (this.denials !== undefined && this.resets?.ready === true && this.denials.size > 0) {
+      const local = this.clock.local();
+      const latest = this.now?.() ?? (this.appClock ? Date.now() : this.clock.upperBound(local));
+      const current = this.now?.() ?? (this.appClock ? Date.now() : this.clock.lowerBound(local));
+      const cached = this.denials.lookup(key, buckets, costs, latest, current, local);
+      if (cached !== undefined) return cached;
+    }
     return this.run('c', key, buckets, costs);
   }
 
@@ -105,9 +159,12 @@ export class RedisStore implements Store {
     return this.run('p', key, buckets, undefined);
   }
 
+  /** Deletes the key, then announces it, so every store's denial cache forgets the key. */
   async reset(key: string): Promise<void> {
     const client = await this.connect();
+    this.denials?.delete(key);
     await client.del(key);
+    await announceReset(client, key);
   }
 
   /** The ioredis client, connecting first when the store was given a `url`. */
@@ -115,29 +172,28 @@ export class RedisStore implements Store {
     return this.connect();
   }
 
-  /** Closes the connection if the store opened it from a `url`. */
+  /**
+   * Closes the store's own connections: the reset subscriber (always), and the client if the
+   * store opened it from a `url`.
+   */
   async close(): Promise<void> {
+    this.closed = true;
+    this.resets?.close();
+    this.denials?.clear();
     if (this.ownsClient && this.client !== undefined) await this.client.quit();
   }
 
   private async run(
-    mode: 'c' | 'a' | 'l' | 'p',
+    mode: Mode,
     key: string,
     buckets: readonly BucketSpec[],
     values: readonly number[] | undefined,
   ): Promise<StoreResult> {
     const client = this.client ?? (await this.connect());
-    const args: (string | number)[] = [
-      key,
-      mode,
-      this.now === undefined ? Date.now() : this.now(),
-      this.now === undefined ? '1' : '0',
-      buckets.length,
-    ];
-    for (let i = 0; i < buckets.length; i++) {
-      const b = buckets[i] as BucketSpec;
-      args.push(b.id, b.capacity, String(b.ratePerMs), String(values?.[i] ?? 0));
-    }
+    const sentAt = this.clock.local();
+    const generation = this.resets?.generation;
+    const timed = this.now === undefined && !this.appClock && this.clock.takeSync(sentAt);
+    const args = this.args(mode, key, buckets, values, timed, sentAt);
     let reply: unknown;
     try {
       reply = await client.evalsha(BUCKET_SCRIPT_SHA, 1, ...args);
@@ -145,20 +201,144 @@ export class RedisStore implements Store {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       reply = await client.eval(BUCKET_SCRIPT, 1, ...args);
     }
-    return this.parse(reply, buckets.length);
+    if (Array.isArray(reply) && reply[0] === -1) {
+      // The server forbids TIME in scripts: from now on the app servers' clocks decide.
+      if (!this.appClock) {
+        this.appClock = true;
+        this.logger.warn({}, 'Redis refused TIME in scripts; falling back to app-server clocks, which must agree');
+      }
+      return this.run(mode, key, buckets, values);
+    }
+    const result = this.parse(reply, mode, buckets, values, key, sentAt, generation);
+    if (mode !== 'p' && mode !== 'l' && result.allowed && values?.some((v) => v < 0)) {
+      // Tokens were given back: other stores' cached refusals of this key may no longer hold.
+      await announceReset(client, key);
+    }
+    return result;
   }
 
-  private parse(reply: unknown, n: number): StoreResult {
-    if (!Array.isArray(reply) || reply.length !== n + 2) {
-      throw new TollgateError(ErrorCodes.STORE_PROTOCOL, 'Unexpected reply from the tollgate Redis script');
+  private args(
+    mode: Mode,
+    key: string,
+    buckets: readonly BucketSpec[],
+    values: readonly number[] | undefined,
+    timed: boolean,
+    local: number,
+  ): string[] {
+    let clock: string;
+    if (this.now !== undefined) clock = String(this.now());
+    else if (this.appClock) clock = String(Date.now());
+    else if (timed) clock = 't';
+    else clock = String(this.clock.lowerBound(local));
+    if (mode !== 'c') clock = mode + clock;
+    const encoded = this.encode(buckets);
+    const args = [key, clock, encoded.spec];
+    // One bucket consuming one token, the common case, leaves the value out.
+    if (buckets.length === 1 && mode === 'c' && values?.[0] === 1) {
+      args.push(encoded.pairs[0] as string, encoded.pairs[1] as string);
+      return args;
     }
-    if (reply[1] === 0 && this.now === undefined && !this.warnedClock) {
-      this.warnedClock = true;
-      this.logger.warn({}, 'Redis refused TIME in scripts; falling back to app-server clocks, which must agree');
+    for (let i = 0; i < buckets.length; i++) {
+      args.push(encoded.pairs[2 * i] as string, encoded.pairs[2 * i + 1] as string, luaNumber(values?.[i] ?? 0));
     }
-    const tokens = new Array<number>(n);
-    for (let i = 0; i < n; i++) tokens[i] = Number.parseFloat(reply[i + 2] as string);
-    return { allowed: reply[0] === 1, tokens };
+    return args;
+  }
+
+  private encode(buckets: readonly BucketSpec[]): Encoded {
+    let encoded = this.encoded.get(buckets);
+    if (encoded === undefined) {
+      const pairs: string[] = [];
+      for (const b of buckets) {
+        if (b.id.length === 0 || b.id.includes(',')) {
+          throw new InvalidOptionError('id', b.id, 'a bucket id must be non-empty and contain no ","');
+        }
+        pairs.push(luaNumber(b.capacity), luaNumber(b.ratePerMs));
+      }
+      encoded = { spec: buckets.map((b) => b.id).join(','), pairs };
+      this.encoded.set(buckets, encoded);
+    }
+    return encoded;
+  }
+
+  /**
+   * Replies: a number or a string of numbers (the tokens after a write, the common case), or
+   * `[kind, TIME or -1, now, since, …values]` where kind 1 is a write (values are the tokens) and
+   * 0 is none (values are the tokens at `since`, refilled here by bucket.ts).
+   */
+  private parse(
+    reply: unknown,
+    mode: Mode,
+    buckets: readonly BucketSpec[],
+    values: readonly number[] | undefined,
+    key: string,
+    sentAt: number,
+    generation: number | undefined,
+  ): StoreResult {
+    const n = buckets.length;
+    if (typeof reply === 'number' && n === 1) {
+      this.denials?.delete(key);
+      return { allowed: true, tokens: [reply] };
+    }
+    if (typeof reply === 'string') {
+      const tokens = reply.split(' ').map(Number);
+      if (tokens.length === n && tokens.every((t) => !Number.isNaN(t))) {
+        this.denials?.delete(key);
+        return { allowed: true, tokens };
+      }
+    }
+    if (!Array.isArray(reply) || reply.length !== n + 4 || (reply[0] !== 0 && reply[0] !== 1)) throw protocolError();
+    const [kind, timed, now, since] = reply as [number, number, number, number];
+    const numbers = (reply as unknown[]).slice(4).map(Number);
+    if (typeof now !== 'number' || typeof since !== 'number' || numbers.some(Number.isNaN)) throw protocolError();
+    const receivedAt = this.clock.local();
+    if (timed !== -1) this.clock.sample(sentAt, receivedAt, timed);
+    if (kind === 1) {
+      this.denials?.delete(key);
+      return { allowed: true, tokens: numbers };
+    }
+    const tokens = numbers.map((held, i) => {
+      const b = buckets[i] as BucketSpec;
+      return refill(held, since, now, b.capacity, b.ratePerMs);
+    });
+    if (mode === 'p') return { allowed: true, tokens };
+    this.remember(key, buckets, values ?? [], since, numbers, tokens, receivedAt, generation);
+    return { allowed: false, tokens };
+  }
+
+  /** Caches a refusal, if resets can reach the cache and none overlapped the call. */
+  private remember(
+    key: string,
+    buckets: readonly BucketSpec[],
+    costs: readonly number[],
+    since: number,
+    held: number[],
+    tokens: number[],
+    local: number,
+    generation: number | undefined,
+  ): void {
+    if (this.denials === undefined || this.closed) return;
+    if (this.resets === undefined) {
+      const client = this.client;
+      if (client?.duplicate === undefined) return;
+      const denials = this.denials;
+      this.resets = new ResetChannel(
+        () => (client.duplicate as () => RedisSubscriberLike).call(client),
+        (reset) => denials.delete(reset),
+        () => denials.clear(),
+      );
+      this.resets.start();
+      client.once?.('end', () => this.resets?.close());
+      return;
+    }
+    if (!this.resets.ready || generation !== this.resets.generation) return;
+    let staleAfter = 0;
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as BucketSpec;
+      const cost = costs[i] as number;
+      if (cost > b.capacity) return;
+      staleAfter = Math.max(staleAfter, msUntil(tokens[i] as number, cost, b.capacity, b.ratePerMs));
+    }
+    this.denials.remember(key, buckets, since, held, local, staleAfter);
   }
 
   private connect(): Promise<RedisClientLike> {
@@ -170,6 +350,23 @@ export class RedisStore implements Store {
     });
     return this.connecting;
   }
+}
+
+/** Announces a reset of `key`; after the deletion, so no process can cache the old state again. */
+export async function announceReset(client: RedisClientLike, key: string): Promise<void> {
+  await client.publish?.(RESET_CHANNEL, key);
+}
+
+function protocolError(): TollgateError {
+  return new TollgateError(ErrorCodes.STORE_PROTOCOL, 'Unexpected reply from the tollgate Redis script');
+}
+
+function parseDenialCache(value: unknown): DenialCache | undefined {
+  if (value === false) return undefined;
+  if (value === undefined || value === true) return new DenialCache(10_000);
+  const opts = assertOptionsObject(value, 'denialCache');
+  assertKnownOptions(opts, new Set(['maxKeys']), 'denialCache');
+  return new DenialCache(opts.maxKeys === undefined ? 10_000 : positiveInteger(opts.maxKeys, 'denialCache.maxKeys'));
 }
 
 function isRedisClient(value: unknown): boolean {

@@ -1,0 +1,72 @@
+/** The Pub/Sub channel on which a reset announces the Redis key it deleted. */
+export const RESET_CHANNEL = 'tollgate:reset';
+
+/** What the store needs of the subscriber connection: an ioredis `Redis` or `Cluster` duplicate. */
+export interface RedisSubscriberLike {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  disconnect(): void;
+}
+
+/**
+ * One subscriber connection on `RESET_CHANNEL`, opened on first use. `ready` is true only while
+ * the subscription is confirmed: a reset announced while it is not could be missed, so whatever
+ * was learned before (the cached refusals) is thrown away when the connection drops, and
+ * `generation` counts every announcement and loss, so a refusal whose call overlapped one is not
+ * kept.
+ */
+export class ResetChannel {
+  ready = false;
+  generation = 0;
+  private subscriber: RedisSubscriberLike | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly open: () => RedisSubscriberLike,
+    private readonly onReset: (key: string) => void,
+    private readonly onLost: () => void,
+  ) {}
+
+  /** Opens the subscriber if it is not open yet. */
+  start(): void {
+    if (this.subscriber !== undefined || this.closed) return;
+    const subscriber = this.open();
+    this.subscriber = subscriber;
+    subscriber.on('message', (channel, message) => {
+      if (channel !== RESET_CHANNEL || typeof message !== 'string') return;
+      this.generation += 1;
+      this.onReset(message);
+    });
+    // Errors surface as a lost subscription; ioredis reconnects by itself.
+    subscriber.on('error', () => {});
+    subscriber.on('close', () => this.lost());
+    subscriber.on('ready', () => this.subscribe(subscriber));
+    this.subscribe(subscriber);
+  }
+
+  /** Closes the subscriber connection; the channel is never reopened. */
+  close(): void {
+    this.closed = true;
+    this.lost();
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
+  }
+
+  private subscribe(subscriber: RedisSubscriberLike): void {
+    const generation = this.generation;
+    subscriber.subscribe(RESET_CHANNEL).then(
+      () => {
+        // Confirmed only if nothing was lost meanwhile.
+        if (!this.closed && this.subscriber === subscriber && this.generation === generation) this.ready = true;
+      },
+      () => this.lost(),
+    );
+  }
+
+  private lost(): void {
+    this.generation += 1;
+    if (!this.ready) return;
+    this.ready = false;
+    this.onLost();
+  }
+}
