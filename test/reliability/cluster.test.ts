@@ -37,14 +37,15 @@ describe.skipIf(!enabled)('RedisStore on Redis Cluster', () => {
     await limiter.reset('user:1');
     expect(await limiter.peek('user:1')).toMatchObject({ allowed: true, remaining: 5 });
     expect(await limiter.consume('user:1')).toMatchObject({ allowed: true, remaining: 4 });
-    // The key expires once the bucket would be full again (1 token = 12 minutes).
+    // The key expires once the bucket would be full again (1 token = 12 minutes), plus the slack
+    // of at most a minute that spares a busy key a new TTL on every call.
     const [key] = await clusterKeys(c(), `${prefix}:*`);
     const ttl = await c().pttl(key as string);
     expect(ttl).toBeGreaterThan(11 * 60_000);
-    expect(ttl).toBeLessThanOrEqual(12 * 60_000 + 1);
+    expect(ttl).toBeLessThanOrEqual(12 * 60_000 + 1 + 60_000);
   });
 
-  it('a multi-policy limiter keeps every policy of a key in one hash: one slot, all-or-nothing', async () => {
+  it('a multi-policy limiter keeps every policy of a key in one value: one slot, all-or-nothing', async () => {
     const prefix = uniquePrefix('cl-multi');
     const limiter = new RateLimiter({
       policies: [
@@ -58,8 +59,9 @@ describe.skipIf(!enabled)('RedisStore on Redis Cluster', () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(3);
     const keys = await clusterKeys(c(), `${prefix}:*`);
     expect(keys).toHaveLength(1);
-    const fields = await c().hgetall(keys[0] as string);
-    expect(Object.keys(fields).sort()).toEqual(['3-1000-3', '10-3600000-10', 'ts'].sort());
+    // Four doubles (expiry, since, one balance per policy), then the policy ids.
+    const value = (await c().getBuffer(keys[0] as string)) as Buffer;
+    expect(value.subarray(32).toString()).toBe('3-1000-3,10-3600000-10');
     // The refused five took nothing from the hourly bucket.
     const peek = await limiter.peek('user:2');
     expect(peek.policies.map((p) => p.remaining)).toEqual([0, 7]);

@@ -221,8 +221,8 @@ describe.skipIf(!redis.server || !redis.binary)('Redis Cluster failover under st
 
       // Data: every debit the old master acknowledged is on the promoted replica.
       const hotAfter = await decisions(names.hot);
-      const policyId = hot.limiter.policies[0]?.id as string;
-      const tokens = Number(await client.hget(hotKey, policyId));
+      // The stored value: expiry, since, then the one policy's balance, as little-endian doubles.
+      const tokens = ((await client.getBuffer(hotKey)) as Buffer).readDoubleLE(16);
       const debited = Math.round(HOT_CAPACITY - tokens);
       const acknowledged = hotAfter.allowed;
       const lost = Math.max(0, acknowledged - debited);

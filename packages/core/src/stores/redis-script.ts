@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
  * limiter/bucket.ts operation for operation on IEEE doubles, so a RedisStore and a MemoryStore
  * given the same calls reach bit-identical states.
  *
- * KEYS[1]  a string: the spec (below), then little-endian doubles: the ms at which the key
- *          expires, `since` (ms of the last write), then each bucket's tokens at `since`.
+ * KEYS[1]  a string: little-endian doubles (the ms at which the key expires, `since` (ms of
+ *          the last write), then each bucket's tokens at `since`), then the spec (below).
  * ARGV[1]  the clock: 't' to read the server's TIME, else the caller's estimate of the server's
  *          clock in ms. A mode other than consume prefixes it: 'a' adjust (take every value
  *          unconditionally), 'l' lower (cap each bucket at its value), 'p' peek.
