@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { requireRoot } from '../http/common.mjs';
 import { cpuMicros, pinning, ROOT } from './env.mjs';
 
 /** The prototype's script (HMSET written HSET), the reference the issue measures against. */
@@ -41,26 +42,33 @@ export function tollgateScript() {
 }
 
 /**
- * The EVALSHA arguments tollgate's RedisStore sends for one decision of a limiter allowing
- * everything, captured with a stand-in client.
+ * The EVALSHA arguments tollgate's RedisStore sends for a steady-state decision of a limiter
+ * allowing everything: the third call through a real client (the first calls of a store also
+ * read the server's clock, which later calls estimate), recorded on the way out.
  */
-async function tollgateCall() {
+async function tollgateCall(redis) {
   const { RateLimiter, RedisStore } = await import('@tollgate/core');
-  let captured;
-  const spy = {
-    status: 'ready',
-    evalsha: async (...args) => {
-      captured = args;
-      return [1, 1, '999999999'];
+  const { Redis } = requireRoot('ioredis');
+  const client = new Redis(redis.url, { lazyConnect: true });
+  await client.connect();
+  const sent = [];
+  const recording = new Proxy(client, {
+    get(target, name) {
+      const value = Reflect.get(target, name);
+      if (name !== 'evalsha' || typeof value !== 'function')
+        return typeof value === 'function' ? value.bind(target) : value;
+      return (...args) => {
+        sent.push(args);
+        return value.apply(target, args);
+      };
     },
-    eval: async () => [1, 1, '999999999'],
-    del: async () => 0,
-    hgetall: async () => ({}),
-    quit: async () => 'OK',
-  };
-  const limiter = new RateLimiter({ max: 1_000_000_000, window: '1h', store: new RedisStore({ client: spy }) });
-  await limiter.consume('10.0.0.1');
-  const [sha, numKeys, key, ...argv] = captured;
+  });
+  const store = new RedisStore({ client: recording });
+  const limiter = new RateLimiter({ max: 1_000_000_000, window: '1h', store });
+  for (let i = 0; i < 3; i++) await limiter.consume('10.0.0.1');
+  await store.close?.();
+  await client.quit();
+  const [sha, numKeys, key, ...argv] = sent[sent.length - 1];
   return { sha, numKeys, key, argv: argv.map(String) };
 }
 
@@ -115,7 +123,7 @@ export async function runCeiling(redis, { requests }) {
   const text = tollgateScript();
   const sha = createHash('sha1').update(text).digest('hex');
   const loaded = await redis.admin.script('LOAD', text);
-  const call = await tollgateCall();
+  const call = await tollgateCall(redis);
   const referenceSha = await redis.admin.script('LOAD', REFERENCE_SCRIPT);
   const now = String(Math.floor(Date.now() / 1000));
   const result = {
