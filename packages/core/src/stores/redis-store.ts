@@ -276,13 +276,13 @@ export class RedisStore implements Store {
   ): StoreResult {
     const n = buckets.length;
     if (typeof reply === 'number' && n === 1) {
-      this.denials?.delete(key);
+      this.forget(key);
       return { allowed: true, tokens: [reply] };
     }
     if (typeof reply === 'string') {
       const tokens = reply.split(' ').map(Number);
       if (tokens.length === n && tokens.every((t) => !Number.isNaN(t))) {
-        this.denials?.delete(key);
+        this.forget(key);
         return { allowed: true, tokens };
       }
     }
@@ -293,7 +293,7 @@ export class RedisStore implements Store {
     const receivedAt = this.clock.local();
     if (timed !== -1) this.clock.sample(sentAt, receivedAt, timed);
     if (kind === 1) {
-      this.denials?.delete(key);
+      this.forget(key);
       return { allowed: true, tokens: numbers };
     }
     const tokens = numbers.map((held, i) => {
@@ -303,6 +303,11 @@ export class RedisStore implements Store {
     if (mode === 'p') return { allowed: true, tokens };
     this.remember(key, buckets, values ?? [], since, numbers, tokens, receivedAt, generation);
     return { allowed: false, tokens };
+  }
+
+  /** Drops a cached refusal of `key`: Redis just admitted it. Nothing to look up while none is cached. */
+  private forget(key: string): void {
+    if (this.denials !== undefined && this.denials.size > 0) this.denials.delete(key);
   }
 
   /** Caches a refusal, if resets can reach the cache and none overlapped the call. */
