@@ -115,6 +115,34 @@ describe.skipIf(!redis.server)('RedisStore denial cache', () => {
     await store.close();
   });
 
+  it('a reset in the same process is seen at once, even with a refusal of the key in flight', async () => {
+    const store = new RedisStore({ client: open() });
+    const limiter = new RateLimiter({ max: 1, window: '1h', prefix: uniquePrefix('own-reset'), store });
+    await limiter.consume('warm');
+    await untilCached(limiter, store, 'warm');
+    for (let trial = 0; trial < 10; trial++) {
+      const key = `k${trial}`;
+      expect((await limiter.consume(key)).allowed).toBe(true);
+      // Sent before the deletion, answered after it: it describes the bucket before the reset.
+      const inFlight = limiter.consume(key);
+      await limiter.reset(key);
+      expect((await inFlight).allowed).toBe(false);
+      expect((await limiter.consume(key)).allowed).toBe(true);
+    }
+  });
+
+  it("close() removes its listener from the caller's client", async () => {
+    const client = open();
+    const before = client.listenerCount('end');
+    const store = new RedisStore({ client });
+    const limiter = new RateLimiter({ max: 1, window: '1h', prefix: uniquePrefix('listener'), store });
+    await limiter.consume('k');
+    await untilCached(limiter, store, 'k');
+    expect(client.listenerCount('end')).toBe(before + 1);
+    await store.close();
+    expect(client.listenerCount('end')).toBe(before);
+  });
+
   it('denialCache: false always asks Redis', async () => {
     const { client, scripts } = counting(open());
     const store = new RedisStore({ client, denialCache: false });

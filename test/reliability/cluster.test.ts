@@ -38,11 +38,12 @@ describe.skipIf(!enabled)('RedisStore on Redis Cluster', () => {
     expect(await limiter.peek('user:1')).toMatchObject({ allowed: true, remaining: 5 });
     expect(await limiter.consume('user:1')).toMatchObject({ allowed: true, remaining: 4 });
     // The key expires once the bucket would be full again (1 token = 12 minutes), plus the slack
-    // of at most a minute that spares a busy key a new TTL on every call.
+    // of at most a minute that spares a busy key a new TTL on every call, plus the uncertainty of
+    // the store's estimate of the server clock (a refilled bucket is stamped at its upper bound).
     const [key] = await clusterKeys(c(), `${prefix}:*`);
     const ttl = await c().pttl(key as string);
     expect(ttl).toBeGreaterThan(11 * 60_000);
-    expect(ttl).toBeLessThanOrEqual(12 * 60_000 + 1 + 60_000);
+    expect(ttl).toBeLessThanOrEqual(12 * 60_000 + 60_000 + 1000);
   });
 
   it('a multi-policy limiter keeps every policy of a key in one value: one slot, all-or-nothing', async () => {

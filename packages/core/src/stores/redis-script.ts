@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
  * KEYS[1]  a string: little-endian doubles (the ms at which the key expires, `since` (ms of
  *          the last write), then each bucket's tokens at `since`), then the spec (below).
  * ARGV[1]  the clock: 't' to read the server's TIME, else the caller's estimate of the server's
- *          clock in ms. A mode other than consume prefixes it: 'a' adjust (take every value
- *          unconditionally), 'l' lower (cap each bucket at its value), 'p' peek.
+ *          clock in ms, never ahead of it, optionally followed by '+' and how far ahead of the
+ *          estimate the server's clock can be at most. A mode other than consume prefixes it:
+ *          'a' adjust (take every value unconditionally), 'l' lower (cap each bucket at its
+ *          value), 'p' peek.
  * ARGV[2]  the spec: the bucket ids joined by ','. A stored value whose spec differs was written
  *          for other policies: its buckets are matched by id, the others start full.
  * ARGV[3…] per bucket: capacity, tokens per ms, value (cost, delta or ceiling), as numbers Lua
@@ -25,7 +27,11 @@ import { createHash } from 'node:crypto';
  * or would expire before its buckets are full again, and then with slack (up to a minute) so that
  * a busy key is not re-timed on every call. The server clock is read (TIME) only when the caller
  * asks, to learn its offset; a clock that lags never moves `since` back (`now` is at least
- * `since`), so callers whose estimates differ slightly cannot mint tokens between them. Numbers
+ * `since`). A lagging estimate is harmless while a bucket refills (the refill is linear in time,
+ * so the lag is made up by the next caller), but not where the arithmetic bends: a bucket that is
+ * new or refilled to its capacity is full from whenever, so such a write is stamped with the
+ * latest the server's clock can be (`upper`), never earlier. Otherwise the next caller, with a
+ * better clock, would refill from a `since` in the past and get tokens that never existed. Numbers
  * travel as binary doubles: exact, and no `%.17g` formatting or parsing.
  */
 export const BUCKET_SCRIPT = `
@@ -41,6 +47,7 @@ if string.byte(clock) > 57 and clock ~= 't' then
   clock = string.sub(clock, 2)
 end
 local now
+local upper
 local timed = -1
 if clock == 't' then
   if redis.replicate_commands then redis.replicate_commands() end
@@ -49,8 +56,16 @@ if clock == 't' then
   local us = t[2] + 0
   now = t[1] * 1000 + (us - us % 1000) / 1000
   timed = now
+  upper = now + 1
 else
-  now = clock + 0
+  local plus = string.find(clock, '+', 2, true)
+  if plus then
+    now = string.sub(clock, 1, plus - 1) + 0
+    upper = now + string.sub(clock, plus + 1)
+  else
+    now = clock + 0
+    upper = now
+  end
 end
 local v = redis.pcall('GET', key)
 
@@ -60,15 +75,21 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
   local value = 1
   if argc == 5 then value = ARGV[5] + 0 end
   local expires, since, held, t
+  local stamp = now
   if v then
     expires, since, held = struct.unpack('<ddd', v)
     if now < since then now = since end
+    stamp = now
     t = held + (now - since) * rate
-    if t > cap then t = cap end
+    if t > cap then
+      t = cap
+      if upper > now then stamp = upper end
+    end
   else
     since = now
     held = cap
     t = cap
+    stamp = upper
   end
   if mode == 'p' or (mode == 'c' and not (t >= value - 1e-9)) then
     return { 0, timed, now, since, string.format('%.17g', held) }
@@ -88,8 +109,8 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
     if v then redis.call('DEL', key) end
     return reply
   end
-  local out = struct.pack('<dd', now, left)
-  local need = now + (cap - left) / rate + 1
+  local out = struct.pack('<dd', stamp, left)
+  local need = stamp + (cap - left) / rate + 1
   if v and need <= expires then
     redis.call('SETRANGE', key, '8', out)
   else
@@ -100,6 +121,7 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
   end
   return reply
 end
+
 
 local fmt = '<' .. string.rep('d', n + 2)
 local values = {}
@@ -149,6 +171,7 @@ end
 if since ~= nil and now < since then now = since end
 local tokens = {}
 local allowed = true
+local stamp = now
 for i = 1, n do
   local b = i * 3
   local cap = ARGV[b] + 0
@@ -157,6 +180,7 @@ for i = 1, n do
     t = held[i] + (now - since) * ARGV[b + 1]
     if t > cap then t = cap end
   end
+  if t == cap and upper > stamp then stamp = upper end
   tokens[i] = t
   if mode == 'c' and not (t >= values[i] - 1e-9) then allowed = false end
 end
@@ -188,7 +212,7 @@ for i = 1, n do
     if ms > slack then slack = ms end
   end
 end
-local out = struct.pack(string.sub(fmt, 1, n + 2), now, unpack(tokens, 1, n))
+local out = struct.pack(string.sub(fmt, 1, n + 2), stamp, unpack(tokens, 1, n))
 local reply = {}
 for i = 1, n do reply[i] = string.format('%.17g', tokens[i]) end
 if timed ~= -1 then
@@ -200,7 +224,7 @@ if need == 0 then
   if v then redis.call('DEL', key) end
   return reply
 end
-need = now + need + 1
+need = stamp + need + 1
 if expires ~= nil and need <= expires then
   redis.call('SETRANGE', key, '8', out)
 else

@@ -31,6 +31,12 @@ export interface RedisClientLike {
   duplicate?(): RedisSubscriberLike;
   /** Tells the store when the caller closed the client, so the store closes its duplicate too. */
   once?(event: 'end', listener: () => void): unknown;
+  /** Removes that listener when the store closes first. */
+  off?(event: 'end', listener: () => void): unknown;
+  /** True on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  /** A Cluster's node connections; one of them carries the reset subscription. */
+  nodes?(role: 'all'): { duplicate(): RedisSubscriberLike }[];
 }
 
 /** The options of the denial cache; see `RedisStoreOptions.denialCache`. */
@@ -93,6 +99,8 @@ export class RedisStore implements Store {
   private readonly encoded = new WeakMap<readonly BucketSpec[], Encoded>();
   private readonly denials: DenialCache | undefined;
   private resets: ResetChannel | undefined;
+  private onClientEnd: (() => void) | undefined;
+  private warnedSubscriber = false;
   private appClock = false;
   private closed = false;
 
@@ -162,8 +170,11 @@ export class RedisStore implements Store {
   /** Deletes the key, then announces it, so every store's denial cache forgets the key. */
   async reset(key: string): Promise<void> {
     const client = await this.connect();
+    // A refusal already on its way back describes the bucket before the deletion: not kept.
+    this.resets?.invalidate();
     this.denials?.delete(key);
     await client.del(key);
+    this.denials?.delete(key);
     await announceReset(client, key);
   }
 
@@ -178,6 +189,7 @@ export class RedisStore implements Store {
    */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.onClientEnd !== undefined) this.client?.off?.('end', this.onClientEnd);
     this.resets?.close();
     this.denials?.clear();
     if (this.ownsClient && this.client !== undefined) await this.client.quit();
@@ -212,7 +224,8 @@ export class RedisStore implements Store {
     const result = this.parse(reply, mode, buckets, values, key, sentAt, generation);
     if (mode !== 'p' && mode !== 'l' && result.allowed && values?.some((v) => v < 0)) {
       // Tokens were given back: other stores' cached refusals of this key may no longer hold.
-      await announceReset(client, key);
+      // The refund itself is done: a failed announcement is logged, never thrown at the caller.
+      announceReset(client, key).catch((error: unknown) => this.subscriberTrouble(error));
     }
     return result;
   }
@@ -229,7 +242,12 @@ export class RedisStore implements Store {
     if (this.now !== undefined) clock = String(this.now());
     else if (this.appClock) clock = String(Date.now());
     else if (timed) clock = 't';
-    else clock = String(this.clock.lowerBound(local));
+    else {
+      // The estimate, never ahead of the server, and how far ahead the server can be: the script
+      // stamps a bucket that is new or full with the latter (see redis-script.ts).
+      const lower = this.clock.lowerBound(local);
+      clock = `${lower}+${Math.max(0, Math.ceil(this.clock.upperBound(local)) - lower)}`;
+    }
     if (mode !== 'c') clock = mode + clock;
     const encoded = this.encode(buckets);
     const args = [key, clock, encoded.spec];
@@ -305,6 +323,16 @@ export class RedisStore implements Store {
     return { allowed: false, tokens };
   }
 
+  /** Logs, once, that resets cannot be announced or heard: the denial cache then stays off. */
+  private subscriberTrouble(error: unknown): void {
+    if (this.warnedSubscriber) return;
+    this.warnedSubscriber = true;
+    this.logger.warn(
+      { error: error instanceof Error ? error.message : String(error), channel: RESET_CHANNEL },
+      'Redis Pub/Sub for resets failed (PUBLISH and SUBSCRIBE are needed); refused keys are asked of Redis while it fails',
+    );
+  }
+
   /** Drops a cached refusal of `key`: Redis just admitted it. Nothing to look up while none is cached. */
   private forget(key: string): void {
     if (this.denials !== undefined && this.denials.size > 0) this.denials.delete(key);
@@ -327,14 +355,18 @@ export class RedisStore implements Store {
       if (client?.duplicate === undefined) return;
       const denials = this.denials;
       this.resets = new ResetChannel(
-        () => (client.duplicate as () => RedisSubscriberLike).call(client),
+        () => subscriberFor(client),
         (reset) => denials.delete(reset),
         () => denials.clear(),
+        (error) => this.subscriberTrouble(error),
       );
       this.resets.start();
-      client.once?.('end', () => this.resets?.close());
+      this.onClientEnd = () => this.resets?.close();
+      client.once?.('end', this.onClientEnd);
       return;
     }
+    // After a lost subscription, the next refusal opens a new one (on a Cluster, maybe on another node).
+    this.resets.start();
     if (!this.resets.ready || generation !== this.resets.generation) return;
     let staleAfter = 0;
     for (let i = 0; i < buckets.length; i++) {
@@ -355,6 +387,19 @@ export class RedisStore implements Store {
     });
     return this.connecting;
   }
+}
+
+/**
+ * The connection that carries the reset subscription. A Cluster's own subscriber moves to another
+ * node when its node fails without telling anyone, so a lost subscription would go unnoticed:
+ * one node's plain connection is used instead, whose loss is seen (and a classic PUBLISH reaches
+ * every node of a cluster).
+ */
+function subscriberFor(client: RedisClientLike): RedisSubscriberLike {
+  const nodes = client.isCluster === true ? (client.nodes?.('all') ?? []) : [];
+  const node = nodes[Math.floor(Math.random() * nodes.length)];
+  if (node !== undefined) return node.duplicate();
+  return (client.duplicate as () => RedisSubscriberLike).call(client);
 }
 
 /** Announces a reset of `key`; after the deletion, so no process can cache the old state again. */

@@ -25,9 +25,15 @@ export class ResetChannel {
     private readonly open: () => RedisSubscriberLike,
     private readonly onReset: (key: string) => void,
     private readonly onLost: () => void,
+    private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
-  /** Opens the subscriber if it is not open yet. */
+  /** Counts a change the caller makes itself (a reset): refusals in flight across it are not kept. */
+  invalidate(): void {
+    this.generation += 1;
+  }
+
+  /** Opens the subscriber if it is not open yet (again, after a loss). */
   start(): void {
     if (this.subscriber !== undefined || this.closed) return;
     const subscriber = this.open();
@@ -37,10 +43,14 @@ export class ResetChannel {
       this.generation += 1;
       this.onReset(message);
     });
-    // Errors surface as a lost subscription; ioredis reconnects by itself.
-    subscriber.on('error', () => {});
-    subscriber.on('close', () => this.lost());
-    subscriber.on('ready', () => this.subscribe(subscriber));
+    subscriber.on('error', (error) => this.onError(error));
+    // A loss drops the connection: the next refusal opens a new one, on a live node.
+    subscriber.on('close', () => {
+      if (this.subscriber !== subscriber) return;
+      this.subscriber = undefined;
+      this.lost();
+      subscriber.disconnect();
+    });
     this.subscribe(subscriber);
   }
 
@@ -59,7 +69,10 @@ export class ResetChannel {
         // Confirmed only if nothing was lost meanwhile.
         if (!this.closed && this.subscriber === subscriber && this.generation === generation) this.ready = true;
       },
-      () => this.lost(),
+      (error: unknown) => {
+        this.onError(error);
+        this.lost();
+      },
     );
   }
 

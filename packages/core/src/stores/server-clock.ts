@@ -10,8 +10,10 @@ const EPOCH_MS = 10_000;
  * moment between `s` and `r`, so the offset is above `S - r` and at most `S + 1 - s`.
  *
  * The lower bound is what decisions are timed with: never ahead of the server, so a lagging
- * estimate can only refill a bucket late, never early. The upper bound is what cached refusals
- * are judged by: a refusal still holds at the latest moment the server could be at.
+ * estimate can only refill a bucket late, never early. The upper bound stamps a bucket that is
+ * new or full (see redis-script.ts: there a lagging stamp would let a later caller refill from a
+ * moment that has not passed), and judges cached refusals: a refusal still holds at the latest
+ * moment the server could be at.
  */
 export class ServerClock {
   private low = Number.NEGATIVE_INFINITY;
