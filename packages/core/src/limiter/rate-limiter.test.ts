@@ -485,6 +485,15 @@ describe('RateLimiter: options', () => {
     expect(optionError({ policies: [null] }).code).toBe(ErrorCodes.INVALID_OPTION);
   });
 
+  it('accepts 1 to 32 policies', () => {
+    const policies = (n: number) => Array.from({ length: n }, (_, i) => ({ max: i + 1, window: '1h' }));
+    expect(new RateLimiter({ policies: policies(32) }).policies).toHaveLength(32);
+    const error = optionError({ policies: policies(33) });
+    expect(error.option).toBe('policies');
+    expect(error.message).toMatch(/1 to 32/);
+    expect(optionError({ policies: [] }).option).toBe('policies');
+  });
+
   it('rejects both `policies` and `max`', () => {
     const error = optionError({ max: 10, window: '1m', policies: [{ max: 1, window: '1s' }] });
     expect(error.code).toBe(ErrorCodes.INVALID_OPTION);

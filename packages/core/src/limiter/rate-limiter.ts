@@ -85,6 +85,9 @@ export const RATE_LIMITER_OPTIONS: ReadonlySet<string> = new Set([
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** Policies per limiter, at most: a MemoryStore holds keys of at most this many bucket counts. */
+const MAX_POLICIES = 32;
+
 /** What a store call does: take tokens, or only read them. */
 type Op = 0 | 1;
 const CONSUME: Op = 0;
@@ -142,7 +145,7 @@ export class RateLimiter {
     // Unnamed limiters are keyed by their policies, so identical limiters in a fleet share buckets.
     const id = this.name === undefined ? `p:${this.policies.map((p) => p.id).join('+')}` : `n:${this.name}`;
     this.keyPrefix = `${prefix}:${id}:`;
-    this.target = this.store.scope?.(this.keyPrefix) ?? this.store;
+    this.target = typeof this.store.scope === 'function' ? this.store.scope(this.keyPrefix) : this.store;
     this.label = this.name ?? id;
     this.tally = decisionTally(this.label);
     this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.label);
@@ -240,7 +243,7 @@ export class RateLimiter {
     }
     let pending: StoreResult | Promise<StoreResult>;
     try {
-      if (this.target.isAvailable?.() === false) {
+      if (this.store.isAvailable?.() === false) {
         this.health.skipped(this.failMode);
         this.circuit?.failure(permit);
         return this.fallback(op, key, costs);
@@ -320,8 +323,12 @@ function parsePolicies(opts: Record<string, unknown>): Policy[] {
       'give either `policies` or `max`/`window`/`burst`, not both',
     );
   }
-  if (!Array.isArray(opts.policies) || opts.policies.length === 0) {
-    throw new InvalidOptionError('policies', opts.policies, 'accepted: a non-empty array of { max, window, burst? }');
+  if (!Array.isArray(opts.policies) || opts.policies.length === 0 || opts.policies.length > MAX_POLICIES) {
+    throw new InvalidOptionError(
+      'policies',
+      opts.policies,
+      `accepted: an array of 1 to ${MAX_POLICIES} { max, window, burst? }`,
+    );
   }
   const policies = opts.policies.map((p: PolicyOptions, i) => createPolicy(p, `policies[${i}].`));
   const ids = new Set(policies.map((p) => p.id));

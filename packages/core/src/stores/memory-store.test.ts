@@ -99,6 +99,7 @@ describe('MemoryStore basics', () => {
     [{ maxKeys: 0 }, 'maxKeys'],
     [{ maxKeys: 1.5 }, 'maxKeys'],
     [{ maxKeys: '10' }, 'maxKeys'],
+    [{ maxKeys: 2 ** 26 }, 'maxKeys'],
     [{ sweepIntervalMs: -1 }, 'sweepIntervalMs'],
     [{ now: 5 }, 'now'],
   ])('rejects %j', (options, option) => {
@@ -193,6 +194,21 @@ describe('MemoryStore bound', () => {
     store.consume('e', B, [10]);
     expect(store.evictions).toBe(2);
     expect(tokens(store, 'c')).toBe(10);
+  });
+
+  it('every live bucket a flood drops is counted: none is reset silently', () => {
+    const { store } = make({ maxKeys: 10 });
+    const limiter = new RateLimiter({ max: 5, window: '1h', store });
+    // Twenty clients, each still far from full when the next arrives: all of them live.
+    for (let i = 0; i < 20; i++) limiter.decide(`client-${i}`, 5);
+    expect(store.size).toBe(10);
+    expect(store.evictions).toBe(10);
+    const held = [...store.keys()];
+    for (let i = 0; i < 20; i++) {
+      const remaining = (limiter.decide(`client-${i}`, 0) as { remaining: number }).remaining;
+      // A client still held has nothing left; one that is not was evicted, and counted above.
+      if (held.includes(limiter.keyFor(`client-${i}`))) expect(remaining).toBe(0);
+    }
   });
 
   it('a flood does not silently reset a live client', async () => {
@@ -487,8 +503,17 @@ describe('MemoryStore slots', () => {
     const { store } = make();
     const specs = (n: number) => Array.from({ length: n }, (_, i) => ({ ...BUCKET, id: `b${i}` }));
     for (let n = 1; n <= 32; n++) store.consume(`n${n}`, specs(n), Array(n).fill(1));
-    expect(() => store.consume('n33', specs(33), Array(33).fill(1))).toThrow(RangeError);
-    store.reset('n5');
+    expect(() => store.consume('n33', specs(33), Array(33).fill(1))).toThrow(InvalidOptionError);
+    // A key that fails to move to a 33rd count keeps its own bucket: nothing is freed under it.
+    const one = specs(1);
+    store.consume('victim', one, [10]);
+    expect(() => store.consume('victim', specs(33), Array(33).fill(0))).toThrow(InvalidOptionError);
+    store.consume('newcomer', one, [1]);
+    expect(store.peek('victim', one).tokens[0]).toBeLessThan(1);
+    store.reset('victim');
+    expect(store.size).toBe(33);
+    store.reset('newcomer');
+    store.reset('n1');
     expect(store.consume('n33', specs(33), Array(33).fill(1)).tokens).toEqual(Array(33).fill(9));
     expect(store.peek('n6', specs(6)).tokens).toEqual(Array(6).fill(9));
     expect(store.size).toBe(32);

@@ -216,7 +216,10 @@ export class MemoryStore implements Store {
     const opts = assertOptionsObject(options, 'MemoryStore');
     assertKnownOptions(opts, KNOWN, 'MemoryStore');
     this.maxKeys = opts.maxKeys === undefined ? 1_000_000 : positiveInteger(opts.maxKeys, 'maxKeys');
-    this.limit = Math.min(this.maxKeys, MAX_SLOTS);
+    if (this.maxKeys > MAX_SLOTS) {
+      throw new InvalidOptionError('maxKeys', opts.maxKeys, `accepted: a whole number from 1 to ${MAX_SLOTS}`);
+    }
+    this.limit = this.maxKeys;
     this.sweepIntervalMs =
       opts.sweepIntervalMs === undefined ? 60_000 : positiveInteger(opts.sweepIntervalMs, 'sweepIntervalMs');
     if (opts.now !== undefined && typeof opts.now !== 'function') {
@@ -439,8 +442,9 @@ export class MemoryStore implements Store {
     if (ref === undefined) {
       // A full bucket is the same as none: nothing to hold.
       if (fullAt <= now) return;
-      this.makeRoom(now);
+      // The pool first: if it cannot be had, nothing was evicted for it.
       pool = this.poolFor(n);
+      this.makeRoom(now);
       slot = pool.alloc();
       space.map.set(key, (slot << POOL_BITS) | pool.id);
       this.count += 1;
@@ -454,10 +458,13 @@ export class MemoryStore implements Store {
         return;
       }
       if (pool.n !== n) {
-        // The key is now used with another number of buckets: its record moves to that pool.
+        // The key is now used with another number of buckets: its record moves to that pool. The
+        // new slot is taken before the old one is freed, so a failure leaves the key as it was.
+        const next = this.poolFor(n);
+        const nextSlot = next.alloc();
         pool.release(slot);
-        pool = this.poolFor(n);
-        slot = pool.alloc();
+        pool = next;
+        slot = nextSlot;
         space.map.set(key, (slot << POOL_BITS) | pool.id);
       }
       pool.setFlags(slot, HELD | USED);
@@ -489,7 +496,11 @@ export class MemoryStore implements Store {
       // Ids are few; one whose pool holds nothing now is free to serve another bucket count.
       id = this.pools.findIndex((p) => p !== undefined && p.live === 0);
       if (id < 0) {
-        throw new RangeError(`tollgate: a MemoryStore holds keys of at most ${MAX_POOLS} different bucket counts`);
+        throw new InvalidOptionError(
+          'buckets',
+          n,
+          `a MemoryStore holds keys of at most ${MAX_POOLS} different bucket counts at once (a RateLimiter has at most ${MAX_POOLS} policies)`,
+        );
       }
       this.poolByCount.delete((this.pools[id] as Pool).n);
     }
