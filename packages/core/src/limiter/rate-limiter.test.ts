@@ -486,7 +486,7 @@ describe('RateLimiter: options', () => {
   });
 
   it('accepts 1 to 32 policies', () => {
-    const policies = (n: number) => Array.from({ length: n }, (_, i) => ({ max: i + 1, window: '1h' }));
+    const policies = (n: number) => Array.from({ length: n }, (_, i) => ({ max: i + 1, window: '1h' as const }));
     expect(new RateLimiter({ policies: policies(32) }).policies).toHaveLength(32);
     const error = optionError({ policies: policies(33) });
     expect(error.option).toBe('policies');
