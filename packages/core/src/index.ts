@@ -67,7 +67,14 @@ export { type PricedCall, priceCall } from './llm/pricing.js';
 export { type ClaudeUsage, type TokenCounts, tokenCounts } from './llm/usage.js';
 export { consoleLogger, type Logger } from './log.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
-export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './stores/redis-store.js';
+export {
+  type DenialCacheOptions,
+  type RedisClientLike,
+  type RedisNodeLike,
+  RedisStore,
+  type RedisStoreOptions,
+} from './stores/redis-store.js';
+export type { RedisSubscriberLike } from './stores/reset-channel.js';
 export type { BucketSpec, Store, StoreResult } from './stores/store.js';
 export { OVERFLOW_LABEL } from './telemetry/bounded-values.js';
 export { DURATION_BUCKETS } from './telemetry/buckets.js';

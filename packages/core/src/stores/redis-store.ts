@@ -36,7 +36,13 @@ export interface RedisClientLike {
   /** True on an ioredis `Cluster`. */
   readonly isCluster?: boolean;
   /** A Cluster's node connections; one of them carries the reset subscription. */
-  nodes?(role: 'all'): { duplicate(): RedisSubscriberLike }[];
+  nodes?(role: 'all'): RedisNodeLike[];
+}
+
+/** One node of an ioredis `Cluster`, as `cluster.nodes()` lists it. */
+export interface RedisNodeLike {
+  /** A plain connection to this node alone. */
+  duplicate(): RedisSubscriberLike;
 }
 
 /** The options of the denial cache; see `RedisStoreOptions.denialCache`. */
@@ -325,11 +331,12 @@ export class RedisStore implements Store {
 
   /** Logs, once, that resets cannot be announced or heard: the denial cache then stays off. */
   private subscriberTrouble(error: unknown): void {
-    if (this.warnedSubscriber) return;
+    // A client being shut down is not trouble worth a warning.
+    if (this.warnedSubscriber || this.closed || this.client?.status === 'end') return;
     this.warnedSubscriber = true;
     this.logger.warn(
       { error: error instanceof Error ? error.message : String(error), channel: RESET_CHANNEL },
-      'Redis Pub/Sub for resets failed (PUBLISH and SUBSCRIBE are needed); refused keys are asked of Redis while it fails',
+      'Redis Pub/Sub for resets failed (an ACL must allow PUBLISH and SUBSCRIBE); refused keys are asked of Redis until it works',
     );
   }
 

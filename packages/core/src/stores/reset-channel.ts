@@ -3,8 +3,11 @@ export const RESET_CHANNEL = 'tollgate:reset';
 
 /** What the store needs of the subscriber connection: an ioredis `Redis` or `Cluster` duplicate. */
 export interface RedisSubscriberLike {
+  /** Subscribes to a channel; settles once the server confirms. */
   subscribe(channel: string): Promise<unknown>;
+  /** Listens for `message`, `error` and `close`. */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Closes the connection at once. */
   disconnect(): void;
 }
 
@@ -43,7 +46,7 @@ export class ResetChannel {
       this.generation += 1;
       this.onReset(message);
     });
-    subscriber.on('error', (error) => this.onError(error));
+    subscriber.on('error', (error) => this.failed(error));
     // A loss drops the connection: the next refusal opens a new one, on a live node.
     subscriber.on('close', () => {
       if (this.subscriber !== subscriber) return;
@@ -70,10 +73,15 @@ export class ResetChannel {
         if (!this.closed && this.subscriber === subscriber && this.generation === generation) this.ready = true;
       },
       (error: unknown) => {
-        this.onError(error);
+        this.failed(error);
         this.lost();
       },
     );
+  }
+
+  /** Reports a failure, unless it is the channel being closed on purpose. */
+  private failed(error: unknown): void {
+    if (!this.closed) this.onError(error);
   }
 
   private lost(): void {
