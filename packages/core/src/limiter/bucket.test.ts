@@ -30,6 +30,12 @@ describe('bucket arithmetic', () => {
     expect(wholeTokens(-5)).toBe(0);
   });
 
+  it('msUntil ends for balances no refill can make up: huge debts, NaN, -Infinity', () => {
+    expect(msUntil(-1e300, 1, 10, 0.001)).toBeGreaterThan(2 ** 52);
+    expect(msUntil(Number.NaN, 1, 10, 0.001)).toBe(Number.POSITIVE_INFINITY);
+    expect(msUntil(Number.NEGATIVE_INFINITY, 1, 10, 0.001)).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('msUntil is the exact whole millisecond', () => {
     expect(msUntil(5, 3, 10, 0.01)).toBe(0);
     expect(msUntil(0, 1, 10, 0.001)).toBe(1000);

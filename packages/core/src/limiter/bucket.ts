@@ -29,6 +29,9 @@ export function wholeTokens(tokens: number): number {
 export function msUntil(tokens: number, target: number, capacity: number, ratePerMs: number): number {
   if (covers(tokens, target)) return 0;
   let ms = Math.max(1, Math.ceil((target - EPSILON - tokens) / ratePerMs));
+  // Past 2^52 ms (or NaN, from a NaN balance) a millisecond more is no change: the corrections
+  // below would never end. Such a wait is as good as forever anyway.
+  if (!(ms < 2 ** 52)) return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
   while (!covers(refill(tokens, 0, ms, capacity, ratePerMs), target)) ms += 1;
   while (ms > 1 && covers(refill(tokens, 0, ms - 1, capacity, ratePerMs), target)) ms -= 1;
   return ms;
