@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCeiling } from './lib/ceiling.mjs';
+import { collectOutput } from './lib/child-output.mjs';
 import {
   BENCH,
   cpuMicros,
@@ -107,23 +108,11 @@ function spawnNode(core, nodeArgs, env) {
 }
 
 /** Runs a node script to its end and returns the JSON after its `RESULT ` line. */
-function runNodeScript(core, nodeArgs) {
-  return new Promise((resolve, reject) => {
-    const child = spawnNode(core, nodeArgs);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || line === undefined) reject(new Error(`${nodeArgs.join(' ')} failed (${code}): ${err}`));
-      else resolve(JSON.parse(line.slice('RESULT '.length)));
-    });
-  });
+async function runNodeScript(core, nodeArgs) {
+  const { code, out, err } = await collectOutput(spawnNode(core, nodeArgs));
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+  if (code !== 0 || line === undefined) throw new Error(`${nodeArgs.join(' ')} failed (${code}): ${err}`);
+  return JSON.parse(line.slice('RESULT '.length));
 }
 
 /** A server process, pinned to core 0: resolves { child, port } once it listens. */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../http/common.mjs';
+import { collectOutput } from './child-output.mjs';
 import { cpuMicros, pinning, ROOT } from './env.mjs';
 
 /** The prototype's script (HMSET written HSET), the reference the issue measures against. */
@@ -72,20 +73,10 @@ async function tollgateCall(redis) {
   return { sha, numKeys, key, argv: argv.map(String) };
 }
 
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exit ${code}: ${err}`))));
-  });
+async function run(cmd, args) {
+  const { code, out, err } = await collectOutput(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  if (code !== 0) throw new Error(`${cmd} exit ${code}: ${err}`);
+  return out;
 }
 
 function commandStat(info, name) {

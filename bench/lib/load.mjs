@@ -2,6 +2,7 @@
 // same shape: { requests, durationUs, non2xx, errors, p50Us, p99Us }.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { collectOutput } from './child-output.mjs';
 import { BENCH, pinning } from './env.mjs';
 
 export const LOAD = {
@@ -11,21 +12,6 @@ export const LOAD = {
   /** The cycle of requests: in it, all but the flooder's are distinct clients (3072 of 4096). */
   clients: 4096,
 };
-
-function collect(child) {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 /**
  * Sends load to `url` for `seconds`. `pattern` is 'plain' (every request the same) or 'xff'
@@ -59,7 +45,7 @@ export async function runLoad(loader, { url, seconds, pattern = 'plain', connect
     });
     [cmd, args] = pinning.wrap(1, process.execPath, [join(BENCH, 'lib', 'autocannon-child.mjs'), config]);
   }
-  const { code, out, err } = await collect(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const { code, out, err } = await collectOutput(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (code !== 0 || line === undefined) {
     throw new Error(`${loader} failed (exit ${code}): ${err.trim() || out.trim()}`);
