@@ -1,5 +1,5 @@
 import { ErrorCodes, InvalidOptionError } from '../errors.js';
-import { positiveInteger } from '../options/validate.js';
+import { positiveInteger, timerMs } from '../options/validate.js';
 
 /**
  * The breaker's state:
@@ -202,8 +202,14 @@ export function parseCircuitOptions(value: unknown): CircuitConfig | undefined {
       );
     }
   }
-  const read = (name: keyof CircuitConfig): number =>
-    opts[name] === undefined ? CIRCUIT_DEFAULTS[name] : positiveInteger(opts[name], `circuit.${name}`);
+  // The open intervals are durations like timeoutMs: bounded the same way, so no value the
+  // breaker accepts could overflow a timer or lose precision when added to the clock.
+  const read = (name: keyof CircuitConfig): number => {
+    if (opts[name] === undefined) return CIRCUIT_DEFAULTS[name];
+    return name === 'failures'
+      ? positiveInteger(opts[name], 'circuit.failures')
+      : timerMs(opts[name], `circuit.${name}`);
+  };
   const failures = read('failures');
   const minOpenMs = read('minOpenMs');
   const maxOpenMs = opts.maxOpenMs === undefined ? Math.max(CIRCUIT_DEFAULTS.maxOpenMs, minOpenMs) : read('maxOpenMs');

@@ -574,6 +574,25 @@ describe('RateLimiter: options', () => {
   });
 
   it.each([
+    ['timeoutMs', { timeoutMs: 2 ** 31 }],
+    ['circuit.minOpenMs', { circuit: { minOpenMs: 2 ** 31 } }],
+    ['circuit.maxOpenMs', { circuit: { maxOpenMs: 2 ** 31 } }],
+  ])('refuses %s past the longest timer Node honours (2^31-1 ms), naming the accepted range', (option, extra) => {
+    // Node clamps a longer timer to 1 ms: timeoutMs 2^31 made calls fall back at once.
+    const error = optionError({ max: 1, window: '1s', ...extra });
+    expect(error.code).toBe(ErrorCodes.INVALID_OPTION);
+    expect(error.option).toBe(option);
+    expect(error.message).toContain(`\`${option}\``);
+    expect(error.message).toContain('2147483648');
+    expect(error.message).toContain('from 1 to 2147483647');
+  });
+
+  it('accepts timeoutMs and circuit intervals of exactly 2^31-1 ms', () => {
+    const limiter = build({ max: 1, window: '1s', timeoutMs: 2 ** 31 - 1, circuit: { maxOpenMs: 2 ** 31 - 1 } });
+    expect(limiter.timeoutMs).toBe(2 ** 31 - 1);
+  });
+
+  it.each([
     ['my limiter', '"my limiter"'],
     ['{api}', '"{api}"'],
     ['a{b}c', '"a{b}c"'],

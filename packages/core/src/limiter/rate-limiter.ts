@@ -6,7 +6,7 @@ import {
   TollgateError,
 } from '../errors.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, oneOf, positiveInteger } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, oneOf, timerMs } from '../options/validate.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
@@ -130,7 +130,7 @@ export class RateLimiter {
     const prefix = opts.prefix === undefined ? 'tollgate' : matchName(opts.prefix, 'prefix');
     this.failMode =
       opts.failMode === undefined ? 'local' : oneOf(opts.failMode, 'failMode', ['local', 'open', 'closed']);
-    this.timeoutMs = opts.timeoutMs === undefined ? 500 : positiveInteger(opts.timeoutMs, 'timeoutMs');
+    this.timeoutMs = opts.timeoutMs === undefined ? 500 : timerMs(opts.timeoutMs, 'timeoutMs');
     if (opts.logger !== undefined && !isLogger(opts.logger)) {
       throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
     }

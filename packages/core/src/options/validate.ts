@@ -42,3 +42,17 @@ export function optionalFunction<F>(value: unknown, option: string): F | undefin
   if (typeof value !== 'function') throw new InvalidOptionError(option, value, 'accepted: a function');
   return value as F;
 }
+
+/**
+ * The longest delay Node's timers honour: setTimeout/setInterval clamp anything larger to 1 ms
+ * (with a TimeoutOverflowWarning), which would turn a long timeout into an immediate one.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in whole milliseconds that becomes a timer: 1 to 2^31-1 (about 24.8 days). */
+export function timerMs(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(option, value, `accepted: a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
