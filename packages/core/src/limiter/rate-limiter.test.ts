@@ -654,6 +654,14 @@ describe('RateLimiter: options', () => {
 });
 
 describe('RateLimiter: key sharing', () => {
+  it('keys that differ only in a lone surrogate get separate buckets', async () => {
+    const { store } = fakeClockStore();
+    const limiter = new RateLimiter({ max: 1, window: '1m', store });
+    expect(limiter.keyFor('user:\ud800')).not.toBe(limiter.keyFor('user:\udfff'));
+    expect((await limiter.consume('user:\ud800')).allowed).toBe(true);
+    expect((await limiter.consume('user:\udfff')).allowed).toBe(true);
+  });
+
   it('two unnamed limiters with identical policies on one store share buckets', async () => {
     const { store } = fakeClockStore();
     const a = new RateLimiter({ max: 3, window: '1m', store });
