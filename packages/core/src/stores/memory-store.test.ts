@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, InvalidOptionError } from '../errors.js';
 import { RateLimiter } from '../limiter/rate-limiter.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
@@ -101,6 +101,9 @@ describe('MemoryStore basics', () => {
     [{ maxKeys: '10' }, 'maxKeys'],
     [{ maxKeys: 2 ** 26 }, 'maxKeys'],
     [{ sweepIntervalMs: -1 }, 'sweepIntervalMs'],
+    [{ sweepIntervalMs: 0 }, 'sweepIntervalMs'],
+    [{ sweepIntervalMs: 1.5 }, 'sweepIntervalMs'],
+    [{ sweepIntervalMs: 2 ** 31 }, 'sweepIntervalMs'],
     [{ now: 5 }, 'now'],
   ])('rejects %j', (options, option) => {
     let error: unknown;
@@ -112,6 +115,27 @@ describe('MemoryStore basics', () => {
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as InvalidOptionError).option).toBe(option);
     expect((error as InvalidOptionError).code).toBe(ErrorCodes.INVALID_OPTION);
+  });
+
+  it('refuses a sweep interval Node would clamp to 1 ms (2^31), naming the option, value and range', () => {
+    expect(() => new MemoryStore({ sweepIntervalMs: 2 ** 31 })).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_OPTION,
+        option: 'sweepIntervalMs',
+        value: 2 ** 31,
+        message: expect.stringMatching(/2147483648.*from 1 to 2147483647/),
+      }),
+    );
+  });
+
+  it('accepts a sweep interval of 2^31-1 ms, and its timer does not fire at once', async () => {
+    const { store } = make({ sweepIntervalMs: 2 ** 31 - 1 });
+    const sweep = vi.spyOn(store, 'sweep');
+    store.consume('k', B, [1]); // a held key starts the sweep timer
+    // A clamped timer would have swept about 30 times by now.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(sweep).not.toHaveBeenCalled();
+    expect(store.size).toBe(1);
   });
 
   it('rejects an unknown option', () => {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { covers, msUntil, refill } from '../limiter/bucket.js';
-import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
 import { recordEvictions } from '../telemetry/rate-limit-metrics.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 
@@ -8,7 +8,10 @@ import type { BucketSpec, Store, StoreResult } from './store.js';
 export interface MemoryStoreOptions {
   /** Most keys held at once (default 1,000,000). Full buckets are dropped first; see `evictions`. */
   maxKeys?: number;
-  /** How often idle, refilled buckets are swept away (default `60000` ms). */
+  /**
+   * How often idle, refilled buckets are swept away (default `60000` ms): a timer, so a whole
+   * number from 1 to 2^31-1 (Node would run a longer one every millisecond).
+   */
   sweepIntervalMs?: number;
   /** The clock, in milliseconds (default `Date.now`). Tests inject one. */
   now?: () => number;
@@ -221,7 +224,7 @@ export class MemoryStore implements Store {
     }
     this.limit = this.maxKeys;
     this.sweepIntervalMs =
-      opts.sweepIntervalMs === undefined ? 60_000 : positiveInteger(opts.sweepIntervalMs, 'sweepIntervalMs');
+      opts.sweepIntervalMs === undefined ? 60_000 : timerMs(opts.sweepIntervalMs, 'sweepIntervalMs');
     if (opts.now !== undefined && typeof opts.now !== 'function') {
       throw new InvalidOptionError('now', opts.now, 'accepted: a function returning milliseconds');
     }
