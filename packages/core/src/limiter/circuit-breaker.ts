@@ -1,5 +1,5 @@
 import { ErrorCodes, InvalidOptionError } from '../errors.js';
-import { positiveInteger, timerMs } from '../options/validate.js';
+import { ownOptions, positiveInteger, timerMs } from '../options/validate.js';
 
 /**
  * The breaker's state:
@@ -191,7 +191,8 @@ export function parseCircuitOptions(value: unknown): CircuitConfig | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError('circuit', value, 'accepted: false, true, or { failures?, minOpenMs?, maxOpenMs? }');
   }
-  const opts = value as Record<string, unknown>;
+  // Own properties only: a polluted Object.prototype must not set the breaker's thresholds.
+  const opts = ownOptions(value);
   for (const name of Object.keys(opts)) {
     if (!CIRCUIT_OPTIONS.includes(name)) {
       throw new InvalidOptionError(

@@ -6,7 +6,7 @@ import {
   TollgateError,
 } from '../errors.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, oneOf, timerMs } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, oneOf, ownOptions, timerMs } from '../options/validate.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
@@ -119,7 +119,8 @@ export class RateLimiter {
   private readonly target: Store;
   private readonly keyPrefix: string;
   private readonly unitCosts: readonly number[];
-  private local: MemoryStore | undefined;
+  /** The in-process fallback store, made on first need (a holder, as the limiter is frozen). */
+  private readonly fallbackStore: { local?: MemoryStore } = {};
   private readonly tally: DecisionTally;
 
   constructor(options: RateLimiterOptions) {
@@ -163,6 +164,8 @@ export class RateLimiter {
       initCircuitMetrics(label);
     }
     this.unitCosts = Object.freeze(this.policies.map(() => 1));
+    // The parsed configuration cannot change after validation (name, policies, failMode, timeoutMs…).
+    Object.freeze(this);
   }
 
   /** Takes `cost` tokens from every bucket of `key` if all of them have enough; else takes none. */
@@ -197,7 +200,7 @@ export class RateLimiter {
   /** Refills every bucket of `key` (an admin reset). Errors from the store are thrown. */
   async reset(key: string): Promise<void> {
     const k = this.targetKey(key);
-    this.local?.reset(k);
+    this.fallbackStore.local?.reset(k);
     await this.target.reset(k);
   }
 
@@ -278,8 +281,9 @@ export class RateLimiter {
 
   private fallback(op: Op, key: string, costs: readonly number[]): Decision {
     if (this.failMode !== 'local') return this.decision(op, undefined, costs, this.failMode);
-    this.local ??= new MemoryStore();
-    const result = op === CONSUME ? this.local.consume(key, this.policies, costs) : this.local.peek(key, this.policies);
+    this.fallbackStore.local ??= new MemoryStore();
+    const { local } = this.fallbackStore;
+    const result = op === CONSUME ? local.consume(key, this.policies, costs) : local.peek(key, this.policies);
     return this.decision(op, result, costs, 'local');
   }
 
@@ -330,7 +334,15 @@ function parsePolicies(opts: Record<string, unknown>): Policy[] {
       `accepted: an array of 1 to ${MAX_POLICIES} { max, window, burst? }`,
     );
   }
-  const policies = opts.policies.map((p: PolicyOptions, i) => createPolicy(p, `policies[${i}].`));
+  // Indexed by hand, own elements and own properties only: a hole in the array or a policy
+  // without `burst` must not pick a value up from a polluted Array or Object prototype.
+  const list = opts.policies as readonly unknown[];
+  const policies: Policy[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const p = Object.hasOwn(list, i) ? list[i] : undefined;
+    const own = typeof p === 'object' && p !== null ? ownOptions(p) : p;
+    policies.push(createPolicy(own as PolicyOptions, `policies[${i}].`));
+  }
   const ids = new Set(policies.map((p) => p.id));
   if (ids.size !== policies.length) {
     throw new InvalidOptionError('policies', opts.policies, 'each policy must differ from the others');

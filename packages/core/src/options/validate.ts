@@ -14,13 +14,28 @@ export function assertKnownOptions(options: object, known: ReadonlySet<string>, 
   }
 }
 
-/** A plain options object (or undefined, read as `{}`). */
+/**
+ * A plain options object (or undefined, read as `{}`), returned as `ownOptions` copies it: read
+ * options from the result only, so a polluted `Object.prototype` can never supply one.
+ */
 export function assertOptionsObject(options: unknown, where: string): Record<string, unknown> {
-  if (options === undefined) return {};
+  if (options === undefined) return Object.create(null) as Record<string, unknown>;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidOptionError('options', options, `${where} takes an options object`);
   }
-  return options as Record<string, unknown>;
+  return ownOptions(options);
+}
+
+/**
+ * A null-prototype copy of an object's own enumerable properties. A rate limiter is a security
+ * control: with `Object.prototype.burst = 1e6` (a prototype-pollution bug elsewhere in the app),
+ * `options.burst` on the caller's object would read 1e6. On the copy, a missing option is
+ * `undefined` whatever the prototype holds.
+ */
+export function ownOptions(value: object): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(value)) copy[name] = (value as Record<string, unknown>)[name];
+  return copy;
 }
 
 export function positiveInteger(value: unknown, option: string): number {
