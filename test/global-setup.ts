@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
+import { detectPromtool, promtoolVerdict } from '../packages/core/src/telemetry/test-support/promtool.js';
 // @ts-expect-error: a plain ESM script shared with .ci/run, without type declarations.
 import { start as startCluster, stop as stopCluster } from '../scripts/redis-cluster.mjs';
 import { ping, REDIS_URL } from './helpers/redis-ping.js';
@@ -21,10 +22,15 @@ function hasRedisServer(): boolean {
 
 /**
  * Decides once per run whether the Redis suites can run, and starts a Redis Cluster for them
- * unless REDIS_CLUSTER_NODES names one (as .ci/run does). In CI (CI=true) a missing Redis fails
- * the run instead of skipping, so a green CI always means every Redis test ran.
+ * unless REDIS_CLUSTER_NODES names one (as .ci/run does), and whether promtool is there for the
+ * metrics-lint and alert tests (TOLLGATE_PROMTOOL names another binary). In CI (CI=true) a
+ * missing Redis or promtool fails the run instead of skipping, so a green CI always means every
+ * test ran.
  */
 export default async function setup(project: TestProject): Promise<(() => void) | undefined> {
+  // promtool first: in CI a missing one fails the run before a cluster is started for nothing.
+  const promtool = detectPromtool();
+  const promtoolLine = promtoolVerdict(promtool);
   const server = await ping(REDIS_URL);
   const binary = hasRedisServer();
   let clusterNodes = (process.env.REDIS_CLUSTER_NODES ?? '').split(',').filter(Boolean);
@@ -46,6 +52,8 @@ export default async function setup(project: TestProject): Promise<(() => void) 
       '\n!!! Redis outage and cluster suites SKIPPED: no redis-server binary (apt-get install redis-server).\n',
     );
   }
+  if (promtoolLine !== undefined) console.warn(`\n${promtoolLine}\n`);
   project.provide('redis', { server, binary, clusterNodes });
+  project.provide('promtool', promtool);
   return teardown;
 }

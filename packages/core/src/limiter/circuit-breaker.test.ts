@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -6,6 +5,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { BucketSpec, Store, StoreResult } from '../stores/store.js';
 import { CIRCUIT_STATE_VALUES } from '../telemetry/circuit-metrics.js';
 import { register } from '../telemetry/registry.js';
+import { injectedPromtool, runPromtool } from '../telemetry/test-support/promtool.js';
 import {
   CIRCUIT_DEFAULTS,
   CircuitBreaker,
@@ -504,15 +504,14 @@ describe('a store call that fails after its timeout', () => {
 });
 
 describe('circuit metrics', () => {
-  it('pass promtool check metrics', async () => {
+  // Skipped, with one loud line from test/global-setup.ts, only where promtool is missing outside CI.
+  it.skipIf(!injectedPromtool().available)('pass promtool check metrics', async () => {
     const { store, limiter } = limiterWith('local', { failures: 1, minOpenMs: 10 });
     store.state.mode = 'reject';
     await limiter.consume('k');
     const body = await register.metrics();
     expect(body).toContain('# TYPE tollgate_ratelimit_circuit_state gauge');
     expect(body).toContain('# TYPE tollgate_ratelimit_circuit_transitions_total counter');
-    const run = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
-    if (run.error) throw new Error(`promtool could not run (${run.error.message}); apt-get install prometheus`);
-    expect({ status: run.status, output: `${run.stdout}${run.stderr}`.trim() }).toEqual({ status: 0, output: '' });
+    expect(runPromtool(['check', 'metrics'], { input: body })).toEqual({ status: 0, output: '' });
   });
 });
