@@ -1,7 +1,8 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { msUntil, refill } from '../limiter/bucket.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
+import { withDeadline } from './deadline.js';
 import { DenialCache } from './denial-cache.js';
 import { luaNumber } from './lua-number.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
@@ -25,6 +26,8 @@ export interface RedisClientLike {
   hgetall(key: string): Promise<Record<string, string>>;
   /** Closes the connection. */
   quit(): Promise<unknown>;
+  /** Closes the connection at once, when `quit` gets no answer in time. */
+  disconnect?(): void;
   /** Announces a reset to other processes' denial caches. Without it, resets are not announced. */
   publish?(channel: string, message: string): Promise<unknown>;
   /** A second connection like this one, for the reset subscription. Without it, no denial cache. */
@@ -70,9 +73,18 @@ export interface RedisStoreOptions {
    * Redis Pub/Sub, on one extra connection the store opens the first time it caches a refusal.
    */
   denialCache?: DenialCacheOptions | boolean;
+  /**
+   * The longest any call of this store waits for Redis, in whole ms (default 1000): then it
+   * rejects with a `STORE_TIMEOUT` error, whether Redis is down, unreachable or hung. A limiter's
+   * own `timeoutMs` (default 500) applies on top of it; this one bounds direct calls (`reset`,
+   * `peek`, `adjust`, `close`, …) too. A client's failure rejects with `STORE_UNAVAILABLE`.
+   */
+  timeoutMs?: number;
 }
 
-const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache']);
+/** The default of `timeoutMs`. */
+const DEFAULT_TIMEOUT_MS = 1000;
+const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache', 'timeoutMs']);
 /** Statuses in which ioredis cannot send a command now; other statuses connect or queue. */
 const DOWN = new Set(['reconnecting', 'close', 'end']);
 
@@ -95,6 +107,8 @@ interface Encoded {
 export class RedisStore implements Store {
   /** The Pub/Sub channel on which resets announce the Redis key they deleted (the CLI's too). */
   static readonly resetChannel = RESET_CHANNEL;
+  /** The longest any call of this store waits for Redis (the `timeoutMs` option). */
+  readonly timeoutMs: number;
   private client: RedisClientLike | undefined;
   private connecting: Promise<RedisClientLike> | undefined;
   private readonly url: string | undefined;
@@ -113,7 +127,7 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     const opts = assertOptionsObject(options, 'RedisStore');
     assertKnownOptions(opts, KNOWN, 'RedisStore');
-    const { client, url, now, logger, denialCache } = opts;
+    const { client, url, now, logger, denialCache, timeoutMs } = opts;
     if ((client === undefined) === (url === undefined)) {
       throw new InvalidOptionError(
         'client',
@@ -139,6 +153,7 @@ export class RedisStore implements Store {
     this.now = now as (() => number) | undefined;
     this.logger = (logger as Logger | undefined) ?? consoleLogger;
     this.denials = parseDenialCache(denialCache);
+    this.timeoutMs = timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : timerMs(timeoutMs, 'timeoutMs');
   }
 
   /** Refused keys answered from memory now (see `denialCache`). */
@@ -158,23 +173,27 @@ export class RedisStore implements Store {
       const cached = this.denials.lookup(key, buckets, costs, latest, current, local);
       if (cached !== undefined) return cached;
     }
-    return this.run('c', key, buckets, costs);
+    return this.bounded(this.run('c', key, buckets, costs), 'RedisStore.consume');
   }
 
   adjust(key: string, buckets: readonly BucketSpec[], deltas: readonly number[]): Promise<StoreResult> {
-    return this.run('a', key, buckets, deltas);
+    return this.bounded(this.run('a', key, buckets, deltas), 'RedisStore.adjust');
   }
 
   lower(key: string, buckets: readonly BucketSpec[], ceilings: readonly number[]): Promise<StoreResult> {
-    return this.run('l', key, buckets, ceilings);
+    return this.bounded(this.run('l', key, buckets, ceilings), 'RedisStore.lower');
   }
 
   peek(key: string, buckets: readonly BucketSpec[]): Promise<StoreResult> {
-    return this.run('p', key, buckets, undefined);
+    return this.bounded(this.run('p', key, buckets, undefined), 'RedisStore.peek');
   }
 
   /** Deletes the key, then announces it, so every store's denial cache forgets the key. */
-  async reset(key: string): Promise<void> {
+  reset(key: string): Promise<void> {
+    return this.bounded(this.deleteAndAnnounce(key), 'RedisStore.reset');
+  }
+
+  private async deleteAndAnnounce(key: string): Promise<void> {
     const client = await this.connect();
     // A refusal already on its way back describes the bucket before the deletion: not kept.
     this.resets?.invalidate();
@@ -186,19 +205,39 @@ export class RedisStore implements Store {
 
   /** The ioredis client, connecting first when the store was given a `url`. */
   getClient(): Promise<RedisClientLike> {
-    return this.connect();
+    return this.bounded(this.connect(), 'RedisStore.getClient');
   }
 
   /**
    * Closes the store's own connections: the reset subscriber (always), and the client if the
-   * store opened it from a `url`.
+   * store opened it from a `url`: politely (QUIT) if Redis answers within `timeoutMs`, else at
+   * once, so a close never waits on a Redis that is gone.
    */
   async close(): Promise<void> {
     this.closed = true;
     if (this.onClientEnd !== undefined) this.client?.off?.('end', this.onClientEnd);
     this.resets?.close();
     this.denials?.clear();
-    if (this.ownsClient && this.client !== undefined) await this.client.quit();
+    if (!this.ownsClient) return;
+    const client = this.client ?? (await this.connecting?.catch(() => undefined));
+    if (client === undefined) return;
+    if (DOWN.has(client.status)) {
+      // Nothing to say goodbye to: reconnection attempts stop here.
+      client.disconnect?.();
+      return;
+    }
+    try {
+      await withDeadline(client.quit(), this.timeoutMs, 'RedisStore.close');
+    } catch {
+      // QUIT got no answer: the connection is dropped below all the same.
+    } finally {
+      client.disconnect?.();
+    }
+  }
+
+  /** Every call of the store ends within `timeoutMs`, with a coded error if Redis fails it. */
+  private bounded<T>(work: Promise<T>, operation: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, operation);
   }
 
   private async run(
@@ -387,6 +426,8 @@ export class RedisStore implements Store {
 
   private connect(): Promise<RedisClientLike> {
     if (this.client !== undefined) return Promise.resolve(this.client);
+    // A closed store opens no new connection that nobody would close.
+    if (this.closed) return Promise.reject(new TollgateError(ErrorCodes.STORE_UNAVAILABLE, 'RedisStore is closed'));
     this.connecting ??= import('ioredis').then((mod) => {
       const client = new mod.Redis(this.url as string) as unknown as RedisClientLike;
       this.client = client;

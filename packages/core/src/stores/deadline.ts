@@ -1,0 +1,36 @@
+import { ErrorCodes, TollgateError } from '../errors.js';
+
+/**
+ * Settles with `work`, or rejects with a STORE_TIMEOUT error after `ms`, whichever comes first;
+ * any other failure becomes a STORE_UNAVAILABLE error (the client's own error is its `cause`),
+ * so every RedisStore method ends in bounded time with a coded error whatever the Redis does:
+ * killed, paused, unreachable.
+ *
+ * A command sent to a hung Redis cannot be taken back: `work` keeps running after the timeout,
+ * and its late settlement is observed here and dropped, never an unhandled rejection.
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new TollgateError(ErrorCodes.STORE_TIMEOUT, `Redis did not answer ${operation} within ${ms} ms`)),
+      ms,
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(storeError(error, operation));
+      },
+    );
+  });
+}
+
+/** A coded error for a failed store call; tollgate's own errors (a protocol error, a bad option) pass as they are. */
+export function storeError(error: unknown, operation: string): TollgateError {
+  if (error instanceof TollgateError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TollgateError(ErrorCodes.STORE_UNAVAILABLE, `Redis failed ${operation}: ${message}`, { cause: error });
+}
