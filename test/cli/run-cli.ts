@@ -3,8 +3,11 @@ import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PACKAGE = fileURLToPath(new URL('../../packages/cli/', import.meta.url));
+export const PACKAGE = fileURLToPath(new URL('../../packages/cli/', import.meta.url));
+/** What tsup builds. */
 export const CLI = join(PACKAGE, 'dist', 'cli.js');
+/** The committed bin (package.json `bin`) that runs it: every test goes through it, as `npx tollgate` does. */
+export const BIN = join(PACKAGE, 'bin', 'tollgate.js');
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -53,7 +56,7 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
   const started = performance.now();
   return new Promise<CliResult>((resolve, reject) => {
     const { REDIS_URL: _, ...env } = process.env;
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
