@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../stores/memory-store.js';
-import { covers, EPSILON, msUntil, refill, wholeTokens } from './bucket.js';
+import { covers, EPSILON, firstReady, msUntil, refill, wholeTokens } from './bucket.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /** Allows for the EPSILON admission tolerance accumulated over a sequence of debits. */
@@ -58,6 +58,98 @@ describe('bucket arithmetic', () => {
         },
       ),
     );
+  });
+});
+
+/**
+ * A rate that counts how often the arithmetic reads it (each refill multiplies by it once) and
+ * stops a search that would otherwise block the event loop for seconds.
+ */
+function countingRate(ratePerMs: number, limit = 1000): { rate: number; reads: () => number } {
+  let reads = 0;
+  const rate = {
+    valueOf() {
+      reads += 1;
+      if (reads > limit) throw new Error(`msUntil read the rate more than ${limit} times`);
+      return ratePerMs;
+    },
+  };
+  // An object whose valueOf is the number: the arithmetic in bucket.ts cannot tell the difference.
+  return { rate: rate as unknown as number, reads: () => reads };
+}
+
+describe('msUntil in constant time (issue 13, item 4)', () => {
+  // The probe's cases: the bucket just after one request, waiting to be full again. With them the
+  // millisecond-by-millisecond search ran 953,674,316 steps (2.3 s to 6.5 s) and over 20 s.
+  const cases = [
+    { max: 1, windowMs: 1e15, burst: 1e10 },
+    { max: 1000, windowMs: 2 ** 53 - 1, burst: 2 ** 52 - 1 },
+    { max: 1, windowMs: 2 ** 53 - 1, burst: 2 ** 53 - 1 },
+  ];
+  for (const { max, windowMs, burst } of cases) {
+    it(`max ${max}, window ${windowMs}, burst ${burst}: exact, in a few dozen refills at most`, () => {
+      const ratePerMs = max / windowMs;
+      for (const [tokens, target] of [
+        [burst - 1, burst],
+        [0, 1],
+        [burst / 2, burst],
+      ] as const) {
+        const { rate, reads } = countingRate(ratePerMs);
+        const ms = msUntil(tokens, target, burst, rate);
+        expect(reads()).toBeLessThanOrEqual(120);
+        if (ms >= 2 ** 52) continue; // beyond a double's millisecond resolution: reported as estimated
+        expect(Number.isSafeInteger(ms)).toBe(true);
+        expect(covers(refill(tokens, 0, ms, burst, ratePerMs), target)).toBe(true);
+        expect(covers(refill(tokens, 0, ms - 1, burst, ratePerMs), target)).toBe(false);
+      }
+    });
+  }
+
+  it('a closed form off only by rounding is corrected in at most a handful of refills', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 86_400_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (capacity, windowMs, f) => {
+          const { rate, reads } = countingRate(capacity / windowMs);
+          msUntil(f * capacity, capacity, capacity, rate);
+          expect(reads()).toBeLessThanOrEqual(6);
+        },
+      ),
+    );
+  });
+
+  it('a target above the capacity is never reached: Infinity, not a hang', () => {
+    const { rate, reads } = countingRate(0.001);
+    expect(msUntil(0, 11, 10, rate)).toBe(Number.POSITIVE_INFINITY);
+    expect(reads()).toBeLessThanOrEqual(120);
+  });
+});
+
+describe('firstReady', () => {
+  it('finds the threshold of any monotone predicate from any guess in about 2 log2(error) calls', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 1, max: 2 ** 52 }),
+        (threshold, guess) => {
+          let calls = 0;
+          const found = firstReady(guess, (ms) => {
+            calls += 1;
+            return ms >= threshold;
+          });
+          expect(found).toBe(threshold);
+          const error = Math.abs(threshold - guess) + 1;
+          expect(calls).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(error)) + 3);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is Infinity when no safe integer is ready', () => {
+    expect(firstReady(5, () => false)).toBe(Number.POSITIVE_INFINITY);
   });
 });
 

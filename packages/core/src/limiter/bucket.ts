@@ -21,18 +21,62 @@ export function wholeTokens(tokens: number): number {
   return Math.max(0, Math.floor(tokens + EPSILON));
 }
 
+/** Past 2^52 ms a double no longer resolves a millisecond: such a wait is reported as estimated. */
+const UNRESOLVED_MS = 2 ** 52;
+
 /**
  * The fewest whole milliseconds after which a bucket holding `tokens` holds at least `target`,
  * by the same arithmetic as `refill` and `covers`, so a caller that waits exactly this long
- * succeeds and one that waits a millisecond less does not.
+ * succeeds and one that waits a millisecond less does not. Constant time: the closed form is
+ * exact up to rounding, and `firstReady` corrects it in a few steps (never more than about a
+ * hundred, whatever the inputs). Infinity when no wait can make up the balance.
  */
 export function msUntil(tokens: number, target: number, capacity: number, ratePerMs: number): number {
   if (covers(tokens, target)) return 0;
-  let ms = Math.max(1, Math.ceil((target - EPSILON - tokens) / ratePerMs));
-  // Past 2^52 ms (or NaN, from a NaN balance) a millisecond more is no change: the corrections
-  // below would never end. Such a wait is as good as forever anyway.
-  if (!(ms < 2 ** 52)) return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
-  while (!covers(refill(tokens, 0, ms, capacity, ratePerMs), target)) ms += 1;
-  while (ms > 1 && covers(refill(tokens, 0, ms - 1, capacity, ratePerMs), target)) ms -= 1;
-  return ms;
+  const estimate = Math.max(1, Math.ceil((target - EPSILON - tokens) / ratePerMs));
+  // A NaN balance or rate, or no rate at all, never gets there.
+  if (Number.isNaN(estimate) || estimate === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (estimate >= UNRESOLVED_MS) return estimate;
+  return firstReady(estimate, (ms) => covers(refill(tokens, 0, ms, capacity, ratePerMs), target));
+}
+
+/**
+ * The least whole number `ms >= 1` for which `ready(ms)` holds, given a `guess` near it and a
+ * `ready` that is monotone (false, then true for good). Steps away from the guess by doubling
+ * strides, then halves the bracket: about 2 × log2(error) + 2 calls, so a guess off by rounding
+ * costs two or three, and even one off by 2^52 costs about a hundred. Rounding can put the true
+ * answer far from the closed form (a refill too small for the bucket's precision moves nothing
+ * for a billion milliseconds), which a step-by-step search paid for in seconds of blocked loop.
+ * Infinity if `ready` holds for no safe integer.
+ */
+export function firstReady(guess: number, ready: (ms: number) => boolean): number {
+  let lo = 0; // the largest value known not ready (0 stands for "now", never counted as ready)
+  let hi: number; // the smallest value known ready
+  if (ready(guess)) {
+    hi = guess;
+    for (let stride = 1; hi - stride >= 1; stride *= 2) {
+      if (!ready(hi - stride)) {
+        lo = hi - stride;
+        break;
+      }
+      hi -= stride;
+    }
+  } else {
+    lo = guess;
+    for (let stride = 1; ; stride *= 2) {
+      const probe = Math.min(lo + stride, Number.MAX_SAFE_INTEGER);
+      if (ready(probe)) {
+        hi = probe;
+        break;
+      }
+      if (probe === Number.MAX_SAFE_INTEGER) return Number.POSITIVE_INFINITY;
+      lo = probe;
+    }
+  }
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (ready(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
