@@ -82,9 +82,16 @@ describe('with global: false, bad defaults', () => {
     },
   );
 
-  it('refuse a policy, which belongs in each route', async () => {
-    expectNames(await registerError({ global: false, max: 5 } as never), ErrorCodes.INVALID_OPTION, 'max', '5');
+  it('refuse a name, which would put every route in one bucket', async () => {
+    expectNames(await registerError({ global: false, name: 'all' }), ErrorCodes.INVALID_OPTION, 'name', '"all"');
   });
+
+  it.each(badPolicies.filter(([label]) => label !== 'missing window'))(
+    'refuse a bad default policy part at register: %s',
+    async (_label, options, code, option, echoed) => {
+      expectNames(await registerError({ global: false, ...options }), code, option, echoed);
+    },
+  );
 });
 
 describe('bad route config.rateLimit rejects when the route is declared or at ready', () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type Decision,
   firstHeader,
@@ -15,9 +14,9 @@ import type {
   FastifyRequest,
   HookHandlerDoneFunction,
   onRequestHookHandler,
-  RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
+import { methodsOf, routeLimiterName, routePolicyName } from './route-name.js';
 
 /** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => unknown;
@@ -31,7 +30,13 @@ export type RouteRateLimitOptions = HttpRateLimitOptions<FastifyRequest, RateLim
  */
 export type RateLimitPluginOptions =
   | (RouteRateLimitOptions & { global?: true })
-  | (Partial<Omit<RouteRateLimitOptions, 'max' | 'window' | 'burst' | 'policies' | 'name'>> & { global: false });
+  | (Partial<Omit<RouteRateLimitOptions, 'name' | 'max' | 'window' | 'burst' | 'policies'>> & {
+      global: false;
+      max?: number;
+      window?: RouteRateLimitOptions['window'];
+      burst?: number;
+      policies?: RouteRateLimitOptions['policies'];
+    });
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -79,48 +84,77 @@ function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onReq
   };
 }
 
-/** A route limiter's default name: its own buckets, the same in every instance of the app. */
-function routeName(route: RouteOptions): string {
-  const method = Array.isArray(route.method) ? route.method.join('-') : route.method;
-  const name = `${method}.${route.url.replace(/\//g, '.').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-  if (name.length <= 64) return name;
-  return `${name.slice(0, 51)}.${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+/** The options read through own properties only: a polluted Object.prototype adds nothing. */
+function ownOptions(options: object | undefined): Record<string, unknown> {
+  return Object.assign(Object.create(null) as Record<string, unknown>, options);
+}
+
+/** Policy fields of one shape; a route giving one shape drops the defaults' other shape. */
+const SINGLE_POLICY = ['max', 'window', 'burst'] as const;
+
+/**
+ * A route's options over the plugin defaults. A route that gives `policies` does not inherit
+ * `max`/`window`/`burst`, and one that gives any of those does not inherit `policies`.
+ */
+function routeOptions(defaults: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+  const merged = ownOptions({ ...defaults, ...own });
+  if (own.policies !== undefined) for (const field of SINGLE_POLICY) if (own[field] === undefined) delete merged[field];
+  if (SINGLE_POLICY.some((field) => own[field] !== undefined) && own.policies === undefined) delete merged.policies;
+  return merged;
 }
 
 const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, options) => {
-  const { global, ...rest } = options as RouteRateLimitOptions & { global?: boolean };
+  const rest = ownOptions(options);
+  const global = rest.global;
+  delete rest.global;
   const logger = (rest.logger ?? fastify.log) as Logger;
-  const defaults: Record<string, unknown> = { ...rest, logger };
-  for (const field of POLICY_FIELDS) delete defaults[field];
-
-  // Everything is built now, so bad options fail at `register`, never on a request.
-  let app: onRequestHookHandler | undefined;
+  const defaults: Record<string, unknown> = ownOptions({ ...rest, logger });
   if (global === false) {
-    const stray = POLICY_FIELDS.find((field) => (rest as Record<string, unknown>)[field] !== undefined);
-    if (stray !== undefined) {
+    // One name for every route would put all of them in one bucket.
+    if (rest.name !== undefined) {
       throw new InvalidOptionError(
-        stray,
-        (rest as Record<string, unknown>)[stray],
-        "with `global: false` a limit belongs in each route's `config.rateLimit`",
+        'name',
+        rest.name,
+        'with `global: false` the defaults take no `name`: each route limit is named after its route, or by its own `name`',
       );
     }
-    // No app-wide limit, but the defaults must still be valid: check them with a stand-in policy.
-    new HttpRateLimiter({ ...defaults, max: 1, window: 1 } as RouteRateLimitOptions, reader);
+    // No app-wide limit, but the defaults must still be valid: check them, with a stand-in for a missing policy part.
+    const policy = rest.policies !== undefined ? {} : { max: rest.max ?? rest.burst ?? 1, window: rest.window ?? '1m' };
+    new HttpRateLimiter({ ...defaults, ...policy } as RouteRateLimitOptions, reader);
   } else {
-    app = hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
+    // The app-wide limit's policy and name are its own; the rest are the routes' defaults.
+    for (const field of POLICY_FIELDS) delete defaults[field];
   }
 
-  // Fastify adds a HEAD route for each GET route with the same config object: one limiter for both.
-  const routeHooks = new WeakMap<object, onRequestHookHandler>();
+  // Everything is built now, so bad options fail at `register`, never on a request.
+  const app =
+    global === false ? undefined : hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
+
+  // One limiter per route config object and route: Fastify adds a HEAD route for each GET route
+  // with the same config, which shares the GET route's limiter; a config object reused on
+  // another route still gets a limiter (and buckets) of that route's own.
+  const routeHooks = new WeakMap<object, Map<string, onRequestHookHandler>>();
   fastify.addHook('onRoute', (route) => {
     const own = route.config?.rateLimit;
     if (own === undefined || own === false) return;
-    let hook = routeHooks.get(own);
+    if (typeof own !== 'object' || own === null || Array.isArray(own)) {
+      throw new InvalidOptionError('config.rateLimit', own, 'accepted: an options object, or false');
+    }
+    const methods = methodsOf(route);
+    const id = `${methods === 'HEAD' ? 'GET' : methods} ${route.url}`;
+    let hooks = routeHooks.get(own);
+    if (hooks === undefined) {
+      hooks = new Map();
+      routeHooks.set(own, hooks);
+    }
+    let hook = hooks.get(id);
     if (hook === undefined) {
-      hook = hookFor(
-        new HttpRateLimiter({ name: routeName(route), ...defaults, ...own } as RouteRateLimitOptions, reader),
-      );
-      routeHooks.set(own, hook);
+      const options = routeOptions(defaults, ownOptions(own));
+      const named = options.name !== undefined;
+      if (!named) options.name = routeLimiterName(methods, route.url);
+      const display = named ? undefined : { policyName: routePolicyName(methods, route.url) };
+      hook = hookFor(new HttpRateLimiter(options as unknown as RouteRateLimitOptions, reader, display));
+      hooks.set(id, hook);
     }
     const existing =
       route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];

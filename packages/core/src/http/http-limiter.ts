@@ -43,6 +43,16 @@ export interface RequestReader<Req> {
   header(req: Req, name: string): string | undefined;
 }
 
+/** How an adapter presents a limiter it named itself, e.g. a Fastify route limit. */
+export interface HttpLimiterDisplay {
+  /**
+   * The policy name clients see (header items, `violated-policies`) instead of the limiter's
+   * `name`: the route, say `GET /api/login`, where the name must also be unique in store keys.
+   * Printable ASCII without `"` or `\\`, so it is a valid Structured Field string as it is.
+   */
+  readonly policyName?: string;
+}
+
 /** What the adapter should do with the request. */
 export type Outcome =
   | { readonly action: 'next'; readonly headers: HeaderList; readonly decision: Decision | undefined }
@@ -123,7 +133,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly names: readonly string[];
   private readonly solo: SoloHeaders | undefined;
 
-  constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>) {
+  constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>, display?: HttpLimiterDisplay) {
     const opts = assertOptionsObject(options, 'rateLimit');
     assertKnownOptions(opts, HTTP_OPTIONS, 'rateLimit');
     const { key, cost, skip, headers, handler, ipv6Subnet, ...limiterOptions } = opts;
@@ -142,7 +152,8 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
         : headers === false
           ? undefined
           : oneOf(headers, 'headers', HEADER_MODES);
-    const { name, policies } = this.limiter;
+    const { policies } = this.limiter;
+    const name = display?.policyName === undefined ? this.limiter.name : sfStringContent(display.policyName);
     this.names = policies.map((p) =>
       name === undefined ? p.label : policies.length === 1 ? name : `${name}.${p.label}`,
     );
@@ -268,6 +279,14 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     if (typeof key === 'function') return key as (req: Req) => MaybePromise<string>;
     throw new InvalidOptionError('key', key, "accepted: 'ip', 'token', or a function (req) => string");
   }
+}
+
+/** Header items quote policy names as they are: a name that would break the quoting is a bug. */
+function sfStringContent(name: string): string {
+  if (!/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(name)) {
+    throw new InvalidOptionError('policyName', name, 'accepted: 1 to 128 printable ASCII characters, no `"` or `\\`');
+  }
+  return name;
 }
 
 function parseSubnet(value: unknown): number {

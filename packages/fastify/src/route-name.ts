@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { RouteOptions } from 'fastify';
+
+/** The exact method(s) of a route. */
+export function methodsOf(route: RouteOptions): string {
+  return Array.isArray(route.method) ? route.method.join(',') : route.method;
+}
+
+/**
+ * A route limiter's default name, the same in every instance of the app. Distinct routes must
+ * never share buckets, so the name ends in a digest of the exact method and URL: a readable
+ * part alone folds `/report/export` and `/report.export` together.
+ */
+export function routeLimiterName(methods: string, url: string): string {
+  const digest = // UTF-16 code units, not UTF-8: lone surrogates would all encode to U+FFFD and collide.
+    createHash('sha256')
+      .update(Buffer.from(`${methods} ${url}`, 'utf16le'))
+      .digest('hex')
+      .slice(0, 12);
+  const readable = `${methods.replace(/,/g, '-')}${url.replace(/\//g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
+  return `${readable.slice(0, 64 - 13)}.${digest}`;
+}
+
+/**
+ * What clients see as a route limit's policy name: `GET /api/login`. Quoted as a Structured
+ * Field string, so `"` and `\`, controls and non-ASCII are percent-encoded, and a long route cut.
+ */
+export function routePolicyName(methods: string, url: string): string {
+  const name = `${methods} ${url}`.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/gu, percentEncode);
+  return name.length <= 128 ? name : `${name.slice(0, 125)}...`;
+}
+
+/** `%XX` per UTF-8 byte (a lone surrogate as U+FFFD): a name for people, not an identity. */
+function percentEncode(char: string): string {
+  let out = '';
+  for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
