@@ -259,6 +259,73 @@ describe('MemoryStore bound', () => {
   });
 });
 
+/** Waits until at least `ms` have passed on the process's monotonic clock (a timer may fire early). */
+async function sleepAtLeast(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(until - performance.now()))));
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+describe('MemoryStore clock', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  /** A 10/s limiter on a store with the default clock, drained, while `Date.now` reads `real + offset`. */
+  async function drainedWithSteppableWallClock() {
+    const real = Date.now;
+    const wall = { offset: 0 };
+    // Installed before the store is built, so a store that took `Date.now` as its clock sees the step.
+    vi.spyOn(Date, 'now').mockImplementation(() => real() + wall.offset);
+    const store = new MemoryStore();
+    stores.push(store);
+    const limiter = new RateLimiter({ max: 10, window: '1s', store });
+    for (let i = 0; i < 10; i++) expect((await limiter.consume('client')).allowed).toBe(true);
+    return { limiter, wall };
+  }
+
+  it('a backward step of the wall clock does not lock a client out: waiting retryAfterMs admits it', async () => {
+    const { limiter, wall } = await drainedWithSteppableWallClock();
+    wall.offset = -HOUR_MS;
+    const refused = await limiter.consume('client');
+    expect(refused.allowed).toBe(false);
+    // One token every 100 ms: never more to wait than that.
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(100);
+    await sleepAtLeast(refused.retryAfterMs);
+    // On the wall clock this is still an hour before the bucket was last written.
+    expect((await limiter.consume('client')).allowed).toBe(true);
+  });
+
+  it('a forward step of the wall clock mints no tokens', async () => {
+    const { limiter, wall } = await drainedWithSteppableWallClock();
+    wall.offset = HOUR_MS;
+    const refused = await limiter.consume('client');
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(100);
+    await sleepAtLeast(refused.retryAfterMs);
+    expect((await limiter.consume('client')).allowed).toBe(true);
+    expect((await limiter.consume('client')).allowed).toBe(false);
+  });
+
+  it('follows fake timers installed before it is built (vitest fakes performance by default)', () => {
+    vi.useFakeTimers();
+    const store = new MemoryStore();
+    stores.push(store);
+    expect(store.consume('k', B, [10]).allowed).toBe(true);
+    expect(store.consume('k', B, [1]).allowed).toBe(false);
+    vi.advanceTimersByTime(100);
+    expect(store.consume('k', B, [1]).allowed).toBe(true);
+    vi.advanceTimersByTime(1000);
+    expect(tokens(store, 'k')).toBe(10);
+  });
+});
+
 /** Bytes of record slabs a store has allocated: what its slots cost beyond the Maps. */
 function slabBytes(store: MemoryStore): number {
   const pools = (store as unknown as { pools: ({ chunks: number[][]; flags: Uint8Array[] } | undefined)[] }).pools;

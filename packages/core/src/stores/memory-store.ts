@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { covers, msUntil, refill } from '../limiter/bucket.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
 import { recordEvictions } from '../telemetry/rate-limit-metrics.js';
+import { monotonicClock } from './monotonic-clock.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 
 /** The options of `new MemoryStore()`; all are optional. */
@@ -13,7 +14,11 @@ export interface MemoryStoreOptions {
    * number from 1 to 2^31-1 (Node would run a longer one every millisecond).
    */
   sweepIntervalMs?: number;
-  /** The clock, in milliseconds (default `Date.now`). Tests inject one. */
+  /**
+   * The clock, in milliseconds (default: the process's monotonic clock, which setting the system
+   * clock does not move). Tests inject one. An injected clock must not go backwards: a bucket
+   * does not refill until the clock is back at the last time it was written.
+   */
   now?: () => number;
 }
 
@@ -190,6 +195,9 @@ function newSpace(prefix: string, map: Map<string, number>): Space {
  * (allowed or refused) since the hand last passed it is kept; the first one not used is dropped,
  * and if it was still live, that is counted in `evictions`.
  *
+ * Time is the process's monotonic clock, not the wall clock: a step of the system clock, either
+ * way, changes no bucket; buckets refill as real time passes.
+ *
  * `scope(prefix)` gives a view whose keys are held without `prefix`, so a limiter's long prefix
  * is not stored once per client. A key is the same bucket whichever way it is reached:
  * `store.consume(prefix + key, …)` and `store.scope(prefix).consume(key, …)` share it.
@@ -228,7 +236,10 @@ export class MemoryStore implements Store {
     if (opts.now !== undefined && typeof opts.now !== 'function') {
       throw new InvalidOptionError('now', opts.now, 'accepted: a function returning milliseconds');
     }
-    this.now = (opts.now as (() => number) | undefined) ?? Date.now;
+    // Not Date.now: after a backward step of the system clock a refused client would wait until
+    // the clock caught up again (an hour for an hour's step), told each time it was a token away;
+    // after a forward step every bucket would be full at once.
+    this.now = (opts.now as (() => number) | undefined) ?? monotonicClock();
   }
 
   /** Number of keys held, in every scope. */
