@@ -9,6 +9,7 @@ import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
 import { RESET_CHANNEL, type RedisSubscriberLike, ResetChannel } from './reset-channel.js';
 import { ServerClock } from './server-clock.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
+import { Throttle } from './throttle.js';
 
 /**
  * The few ioredis methods the store uses. Both ioredis `Redis` and `Cluster` satisfy it, and
@@ -82,6 +83,8 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
 }
 
+/** A kind of trouble (a connection failing, Pub/Sub refused) is logged at most once in this long. */
+const LOG_INTERVAL_MS = 30_000;
 /** The default of `timeoutMs`. */
 const DEFAULT_TIMEOUT_MS = 1000;
 const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache', 'timeoutMs']);
@@ -116,6 +119,7 @@ export class RedisStore implements Store {
   private readonly now: (() => number) | undefined;
   private readonly logger: Logger;
   private readonly clock = new ServerClock();
+  private readonly throttle = new Throttle(LOG_INTERVAL_MS);
   private readonly encoded = new WeakMap<readonly BucketSpec[], Encoded>();
   private readonly denials: DenialCache | undefined;
   private resets: ResetChannel | undefined;
@@ -379,6 +383,21 @@ export class RedisStore implements Store {
     );
   }
 
+  /** Logs a failure of the client the store opened itself: throttled, as ioredis reports every attempt. */
+  private connectionTrouble(error: unknown): void {
+    if (this.closed) return;
+    const suppressed = this.throttle.take('client');
+    if (suppressed === undefined) return;
+    this.logger.error(
+      {
+        error: error instanceof Error ? error.message : String(error),
+        url: redactedUrl(this.url as string),
+        suppressed,
+      },
+      `Redis connection failed; ioredis keeps reconnecting (logged at most once in ${LOG_INTERVAL_MS / 1000} s, ${suppressed} held back since the last line)`,
+    );
+  }
+
   /** Drops a cached refusal of `key`: Redis just admitted it. Nothing to look up while none is cached. */
   private forget(key: string): void {
     if (this.denials !== undefined && this.denials.size > 0) this.denials.delete(key);
@@ -429,7 +448,10 @@ export class RedisStore implements Store {
     // A closed store opens no new connection that nobody would close.
     if (this.closed) return Promise.reject(new TollgateError(ErrorCodes.STORE_UNAVAILABLE, 'RedisStore is closed'));
     this.connecting ??= import('ioredis').then((mod) => {
-      const client = new mod.Redis(this.url as string) as unknown as RedisClientLike;
+      const redis = new mod.Redis(this.url as string);
+      // Without a listener ioredis prints a stack to stderr for every failed reconnection attempt.
+      redis.on('error', (error: unknown) => this.connectionTrouble(error));
+      const client = redis as unknown as RedisClientLike;
       this.client = client;
       return client;
     });
@@ -453,6 +475,17 @@ function subscriberFor(client: RedisClientLike): RedisSubscriberLike {
 /** Announces a reset of `key`; after the deletion, so no process can cache the old state again. */
 export async function announceReset(client: RedisClientLike, key: string): Promise<void> {
   await client.publish?.(RESET_CHANNEL, key);
+}
+
+/** The URL without its password, for log lines. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://…';
+  }
 }
 
 function protocolError(): TollgateError {
