@@ -247,7 +247,7 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     expect(byName.code).toBe(1);
     expectOneLineError(byName, new RegExp(`no limiter named "nobody" under prefix "${prefix}"`));
 
-    const byPolicy = await runCli(['reset', '1.2.3.4', '--max', '3', '--window', '1s', ...base]);
+    const byPolicy = await runCli(['status', '1.2.3.4', '--max', '3', '--window', '1s', ...base]);
     expect(byPolicy.code).toBe(1);
     expectOneLineError(byPolicy, /no limiter with policy p:3-1000-3 under prefix/);
 
@@ -300,6 +300,50 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     });
     await appStore.close();
     await appClient.quit();
+  });
+
+  it('reset is idempotent: nothing stored (reset twice, no key of the limiter, no limiter at all) is "Nothing to reset", exit 0', async () => {
+    // A prefix of its own: once the key is reset, no key of the limiter is left anywhere.
+    const own = uniquePrefix('cli-reset');
+    const args = ['--redis-url', REDIS_URL, '--prefix', own];
+    const login = new RateLimiter({ prefix: own, store, name: 'login', max: 5, window: '15m' });
+    await login.consume('203.0.113.7');
+    const first = await runCli(['reset', '203.0.113.7', '--ip', '--name', 'login', ...args]);
+    expect(first).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: `Reset ${own}:n:login:203.0.113.7: its buckets are full again.\n`,
+    });
+
+    const second = await runCli(['reset', '203.0.113.7', '--ip', '--name', 'login', ...args]);
+    expect(second).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: `Nothing to reset: ${own}:n:login:203.0.113.7 holds no state (its buckets are already full).\n`,
+    });
+    expect(json(await runCli(['reset', '203.0.113.7', '--ip', '--name', 'login', ...args, '--json']))).toMatchObject({
+      redisKey: `${own}:n:login:203.0.113.7`,
+      reset: false,
+    });
+    const byPolicy = await runCli(['reset', '203.0.113.7', '--max', '3', '--window', '1s', ...args, '--json']);
+    expect(json(byPolicy)).toMatchObject({ redisKey: `${own}:p:3-1000-3:203.0.113.7`, reset: false });
+
+    const all = await runCli(['reset', '203.0.113.7', '--ip', '--all', ...args]);
+    expect(all).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: `Nothing to reset: no limiter under prefix "${own}" holds state for "203.0.113.7" (its buckets are full everywhere).\n`,
+    });
+    expect(json(await runCli(['reset', '203.0.113.7', '--ip', '--all', ...args, '--json']))).toEqual([]);
+    expect(await client.keys(`${own}:*`)).toEqual([]);
+  });
+
+  it('reset refuses a key that is not a bucket, and leaves it alone', async () => {
+    await client.set(`${prefix}:n:not-mine:k`, 'x');
+    const result = await runCli(['reset', 'k', '--name', 'not-mine', ...base]);
+    expect(result.code).toBe(1);
+    expectOneLineError(result, /is a Redis string that is not a tollgate bucket/);
+    expect(await client.get(`${prefix}:n:not-mine:k`)).toBe('x');
   });
 
   it('reset --all resets the key in every limiter, and nothing else', async () => {

@@ -139,11 +139,15 @@ export async function status(client: Client, spec: LimiterSpec, key: KeySpec, pr
   return [full(known, redisKey)];
 }
 
+/**
+ * Deletes the key's buckets. Idempotent: a key with nothing stored (reset already, never seen,
+ * or a limiter with no key at all) is nothing to reset, not a failure, so scripts can retry.
+ * With `--all`, the list of limiters reset is then empty.
+ */
 export async function reset(client: Client, spec: LimiterSpec, key: KeySpec, prefix: string): Promise<ResetResult[]> {
   const clientKey = limiterKey(key);
   if (spec.kind === 'any') {
     const found = await findEverywhere(client, prefix, clientKey);
-    if (found.length === 0) throw noKeyAnywhere(prefix, key);
     const out: ResetResult[] = [];
     for (const { deriver, redisKey } of found) {
       out.push({ redisKey, limiter: deriver.report, reset: await deleteAndAnnounce(client, redisKey) });
@@ -152,11 +156,9 @@ export async function reset(client: Client, spec: LimiterSpec, key: KeySpec, pre
   }
   const deriver = deriverFor(spec, prefix);
   const redisKey = deriver.limiter.keyFor(clientKey);
-  const fields = await bucketFields(client, redisKey);
-  if (fields === undefined) {
-    if ((await firstKey(client, deriver)) === undefined) throw noSuchLimiter(deriver);
+  // Checked first: a key that is not a bucket is refused, never deleted.
+  if ((await bucketFields(client, redisKey)) === undefined)
     return [{ redisKey, limiter: deriver.report, reset: false }];
-  }
   return [{ redisKey, limiter: deriver.report, reset: await deleteAndAnnounce(client, redisKey) }];
 }
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { HELP, parseCommand } from './args.js';
+import { HELP, type KeySpec, parseCommand } from './args.js';
 import { type BucketStatus, type ResetResult, reset, status, validate } from './buckets.js';
 import { type Connected, connect, describe, parseRedisUrl } from './connect.js';
 import { CliError, EXIT_FAILURE, oneLine } from './errors.js';
@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.out(command.json ? json(one ? found[0] : found) : formatStatus(found));
     } else {
       const done = await reset(connected.client, command.limiter, key, command.prefix);
-      io.out(command.json ? json(one ? done[0] : done) : formatReset(done));
+      io.out(command.json ? json(one ? done[0] : done) : formatReset(done, command.prefix, key));
     }
     return 0;
   } catch (error) {
@@ -93,7 +93,11 @@ function formatStatus(found: readonly BucketStatus[]): string {
     .join('\n');
 }
 
-function formatReset(done: readonly ResetResult[]): string {
+function formatReset(done: readonly ResetResult[], prefix: string, key: KeySpec): string {
+  if (done.length === 0) {
+    const shown = key.kind === 'token' ? 'that token' : `"${key.value}"`;
+    return `Nothing to reset: no limiter under prefix "${prefix}" holds state for ${shown} (its buckets are full everywhere).\n`;
+  }
   return done
     .map((r) =>
       r.reset
