@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { parseRateLimitFields } from '../../../../test/helpers/structured-fields.js';
 import { buildDecision, type Decision } from '../limiter/decision.js';
 import { createPolicy } from '../limiter/policy.js';
 import {
   type Contribution,
   HEADER_MODES,
+  type HeaderList,
   type HeaderMode,
+  MAX_HEADER_INTEGER,
   rateLimitHeaders,
   retryAfterSeconds,
   SoloHeaders,
@@ -211,4 +214,48 @@ describe('SoloHeaders', () => {
       });
     }
   }
+});
+
+describe('header values are Structured Field integers (issue 13, item 7)', () => {
+  // A bucket deep in debt (`adjust`, as the LLM limiter settles) or with a NaN balance waits
+  // longer than any header can say: before, `t=1e+300`, `t=Infinity`, `Retry-After: Infinity`.
+  const inDebt = buildDecision([perSecond, perHour], [-1e300, 5], [1, 1], false, 'store');
+  const broken = buildDecision([perSecond], [Number.NaN], [1], false, 'store');
+  // A policy made outside createPolicy (its bounds would refuse it): the probe's `q=9007199254740991`.
+  const huge = Object.freeze({ ...perSecond, max: 2 ** 53 - 1, capacity: 2 ** 53 - 1 });
+  const unbounded = buildDecision([huge], [2 ** 53 - 2], [1], true, 'store');
+  const cases: Array<[string, Decision, string[]]> = [
+    ['a bucket in debt', inDebt, ['a', 'b']],
+    ['a NaN balance', broken, ['a']],
+    ['a policy beyond the bounds', unbounded, ['a']],
+  ];
+  for (const mode of HEADER_MODES) {
+    for (const [what, decision, names] of cases) {
+      it(`${mode}, ${what}: every field parses, every number a whole number of at most 15 digits`, () => {
+        const fields = rateLimitHeaders(mode, [contribution(decision, names, mode)], NOW);
+        expect(() => parseRateLimitFields(fields)).not.toThrow();
+        const solo = new SoloHeaders(
+          mode,
+          names,
+          decision.policies.map((s) => s.policy),
+        ).for(decision, NOW);
+        expect(() => parseRateLimitFields(solo)).not.toThrow();
+        const retryAfter: HeaderList = [['Retry-After', String(retryAfterSeconds(decision.retryAfterMs))]];
+        expect(() => parseRateLimitFields(retryAfter)).not.toThrow();
+      });
+    }
+  }
+
+  it('a wait past the largest Structured Field integer is sent as that integer', () => {
+    expect(MAX_HEADER_INTEGER).toBe(999_999_999_999_999);
+    expect(retryAfterSeconds(1e300)).toBe(MAX_HEADER_INTEGER);
+    expect(retryAfterSeconds(Number.POSITIVE_INFINITY)).toBe(MAX_HEADER_INTEGER);
+    expect(retryAfterSeconds(Number.NaN)).toBe(MAX_HEADER_INTEGER);
+    expect(asObject('draft-11', [contribution(inDebt, ['a', 'b'])]).RateLimit).toBe(
+      `"a";r=0;t=${MAX_HEADER_INTEGER}, "b";r=5;t=3582`,
+    );
+    expect(asObject('legacy', [contribution(broken, ['a'], 'legacy')])['X-RateLimit-Reset']).toBe(
+      String(MAX_HEADER_INTEGER),
+    );
+  });
 });

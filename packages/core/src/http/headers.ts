@@ -6,6 +6,14 @@ export type HeaderMode = 'draft-11' | 'draft-7' | 'draft-6' | 'legacy';
 
 export const HEADER_MODES: readonly HeaderMode[] = ['draft-11', 'draft-7', 'draft-6', 'legacy'];
 
+/**
+ * The largest integer a Structured Field (RFC 9651) can carry: 15 digits. The policy bounds
+ * (limiter/policy.ts) keep every value of an accepted policy far below it; a bucket in debt
+ * (`adjust`, the LLM limiter's settling) can still wait longer than any header can say, so every
+ * number sent is clamped to it, and a wait that never ends is sent as this.
+ */
+export const MAX_HEADER_INTEGER = 999_999_999_999_999;
+
 /** Response header fields as `[name, value]` pairs, in the order they are to be set. */
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
@@ -29,8 +37,8 @@ export function rateLimitHeaders(mode: HeaderMode, contributions: readonly Contr
     for (const { decision, names } of contributions) {
       decision.policies.forEach((s, i) => {
         const name = `"${names[i]}"`;
-        policy.push(`${name};q=${s.policy.max};w=${seconds(s.policy.windowMs)}`);
-        state.push(`${name};r=${s.remaining};t=${seconds(s.resetMs)}`);
+        policy.push(`${name};q=${count(s.policy.max)};w=${seconds(s.policy.windowMs)}`);
+        state.push(`${name};r=${count(s.remaining)};t=${seconds(s.resetMs)}`);
       });
     }
     return [
@@ -49,20 +57,20 @@ export function rateLimitHeaders(mode: HeaderMode, contributions: readonly Contr
     case 'draft-7':
       return [
         ['RateLimit-Policy', policies.join(', ')],
-        ['RateLimit', `limit=${top.limit}, remaining=${top.remaining}, reset=${reset}`],
+        ['RateLimit', `limit=${count(top.limit)}, remaining=${count(top.remaining)}, reset=${reset}`],
       ];
     case 'draft-6':
       return [
         ['RateLimit-Policy', policies.join(', ')],
-        ['RateLimit-Limit', String(top.limit)],
-        ['RateLimit-Remaining', String(top.remaining)],
+        ['RateLimit-Limit', String(count(top.limit))],
+        ['RateLimit-Remaining', String(count(top.remaining))],
         ['RateLimit-Reset', String(reset)],
       ];
     case 'legacy':
       return [
-        ['X-RateLimit-Limit', String(top.limit)],
-        ['X-RateLimit-Remaining', String(top.remaining)],
-        ['X-RateLimit-Reset', String(Math.ceil((nowMs + top.resetMs) / 1000))],
+        ['X-RateLimit-Limit', String(count(top.limit))],
+        ['X-RateLimit-Remaining', String(count(top.remaining))],
+        ['X-RateLimit-Reset', String(seconds(nowMs + top.resetMs))],
       ];
   }
 }
@@ -82,7 +90,7 @@ export class SoloHeaders {
     policies: readonly Policy[],
   ) {
     if (mode === 'draft-11') {
-      const items = policies.map((p, i) => `"${names[i]}";q=${p.max};w=${seconds(p.windowMs)}`);
+      const items = policies.map((p, i) => `"${names[i]}";q=${count(p.max)};w=${seconds(p.windowMs)}`);
       this.policyField = Object.freeze(['RateLimit-Policy', items.join(', ')] as const);
     }
     this.statePrefixes = names.map((name) => `"${name}";r=`);
@@ -99,21 +107,34 @@ export class SoloHeaders {
     for (let i = 0; i < statuses.length; i++) {
       const s = statuses[i] as Decision['policies'][number];
       if (i > 0) state += ', ';
-      state += `${this.statePrefixes[i]}${s.remaining};t=${seconds(s.resetMs)}`;
+      state += `${this.statePrefixes[i]}${count(s.remaining)};t=${seconds(s.resetMs)}`;
     }
     return [policyField, ['RateLimit', state]];
   }
 }
 
-/** `Retry-After` in whole seconds, never before the bucket can serve the request, at least 1. */
+/**
+ * `Retry-After` in whole seconds, never before the bucket can serve the request, at least 1, and
+ * at most `MAX_HEADER_INTEGER` (a wait that never ends, from a bucket deep in debt, included).
+ */
 export function retryAfterSeconds(retryAfterMs: number): number {
-  return Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return Math.max(1, seconds(retryAfterMs));
 }
 
 function policyItem(policy: Policy): string {
-  return `${policy.max};w=${seconds(policy.windowMs)}`;
+  return `${count(policy.max)};w=${seconds(policy.windowMs)}`;
 }
 
+/** Milliseconds as whole seconds, rounded up, within what a Structured Field integer can say. */
 function seconds(ms: number): number {
-  return Math.ceil(ms / 1000);
+  return count(Math.ceil(ms / 1000));
+}
+
+/**
+ * A whole number as a header may carry it: 0 to `MAX_HEADER_INTEGER`. Never written as `1e+21`,
+ * `Infinity` or `NaN`: a value past the top (or NaN, a wait that cannot end) is the top.
+ */
+function count(n: number): number {
+  if (n > 0) return Math.min(n, MAX_HEADER_INTEGER);
+  return Number.isNaN(n) ? MAX_HEADER_INTEGER : 0;
 }
