@@ -10,6 +10,7 @@ import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type * as SemConv from '@opentelemetry/semantic-conventions';
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
+import { exitOnSignals, parseShutdownSignals, parseShutdownTimeout } from './shutdown-on-signals.js';
 import { TRACER_NAME } from './tracer.js';
 
 /**
@@ -71,6 +72,20 @@ export interface TelemetryOptions {
   exporter?: SpanExporter | undefined;
   /** Replaces the batch processor and exporter altogether, e.g. a `SimpleSpanProcessor` in tests. */
   spanProcessors?: readonly SpanProcessor[] | undefined;
+  /**
+   * Flush and exit on a stop signal: on the first of these signals, `shutdown()` runs (for at
+   * most `shutdownTimeoutMs`), then the process exits with 128 + the signal's number (143 for
+   * SIGTERM), as the signal alone would have ended it. `true` means `['SIGTERM', 'SIGINT']`;
+   * `'SIGHUP'` may be listed too. Default off. A second signal during the flush gets Node's
+   * default behaviour (or your own listeners). The process exits without waiting for open
+   * connections: to drain a server first, write the handler yourself (see the README).
+   */
+  shutdownOnSignals?: boolean | readonly ('SIGTERM' | 'SIGINT' | 'SIGHUP')[] | undefined;
+  /**
+   * With `shutdownOnSignals`: the longest wait for the flush before exiting anyway, in
+   * milliseconds. Default 5000, inside Kubernetes' default 30 s grace period.
+   */
+  shutdownTimeoutMs?: number | undefined;
 }
 
 /** What `setupTelemetry` returns: the provider, and how to flush and stop it. */
@@ -94,6 +109,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'sampleRatio',
   'exporter',
   'spanProcessors',
+  'shutdownOnSignals',
+  'shutdownTimeoutMs',
 ]);
 
 /**
@@ -112,9 +129,13 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
  * (another `setupTelemetry`, or an app's own SDK): tollgate's helpers use whatever is global, so
  * with an SDK of your own, skip this.
  *
+ * Listening to SIGTERM replaces Node's default exit, so a handler that only calls `shutdown()`
+ * leaves the process running: either pass `shutdownOnSignals: true` (flush, at most
+ * `shutdownTimeoutMs`, then exit 143), or write a handler that closes the server, awaits
+ * `shutdown()` and exits.
+ *
  * @example
- * const telemetry = setupTelemetry({ serviceName: 'checkout', jaegerEndpoint: 'http://jaeger:4318' });
- * process.on('SIGTERM', () => telemetry.shutdown().finally(() => process.exit(0)));
+ * const telemetry = setupTelemetry({ serviceName: 'checkout', jaegerEndpoint: 'http://jaeger:4318', shutdownOnSignals: true });
  */
 export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
   const opts = assertOptionsObject(options, 'setupTelemetry');
@@ -123,6 +144,8 @@ export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
   const serviceVersion = nonEmptyString(opts.serviceVersion, 'serviceVersion', false);
   const endpoint = parseEndpoint(opts);
   const sampleRatio = parseRatio(opts.sampleRatio);
+  const signals = parseShutdownSignals(opts.shutdownOnSignals);
+  const shutdownTimeoutMs = parseShutdownTimeout(opts.shutdownTimeoutMs, signals);
   const { core, resources, base, node, semconv } = loadSdk();
   const spanProcessors = parsePipeline(opts, endpoint);
 
@@ -156,10 +179,12 @@ export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
   provider.register();
 
   let stopping: Promise<void> | undefined;
-  return {
+  let removeSignalListeners: (() => void) | undefined;
+  const handle: TelemetryHandle = {
     tracerProvider: provider,
     forceFlush: () => provider.forceFlush(),
     shutdown() {
+      removeSignalListeners?.();
       stopping ??= provider.shutdown().finally(() => {
         if (isGlobalProvider(provider)) {
           trace.disable();
@@ -170,6 +195,8 @@ export function setupTelemetry(options: TelemetryOptions): TelemetryHandle {
       return stopping;
     },
   };
+  if (signals !== undefined) removeSignalListeners = exitOnSignals(signals, shutdownTimeoutMs, handle.shutdown);
+  return handle;
 }
 
 function parsePipeline(opts: Record<string, unknown>, endpoint: string | undefined): readonly SpanProcessor[] {
