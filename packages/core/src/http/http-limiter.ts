@@ -3,7 +3,7 @@ import type { Decision } from '../limiter/decision.js';
 import { isPromiseLike } from '../limiter/is-promise-like.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
 import { consoleLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction, ownOptions } from '../options/validate.js';
 import { annotateRateLimit } from '../telemetry/rate-limit-span.js';
 import { bearerToken, ipKey, tokenKey } from './client-key.js';
 import {
@@ -134,9 +134,13 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly solo: SoloHeaders | undefined;
 
   constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>, display?: HttpLimiterDisplay) {
+    // Own properties only (a null-prototype copy): an option the caller did not give is undefined
+    // even when Object.prototype has been polluted (`skip`, `cost`, `burst`, ...).
     const opts = assertOptionsObject(options, 'rateLimit');
     assertKnownOptions(opts, HTTP_OPTIONS, 'rateLimit');
-    const { key, cost, skip, headers, handler, ipv6Subnet, ...limiterOptions } = opts;
+    const { key, cost, skip, headers, handler, ipv6Subnet } = opts;
+    const limiterOptions = ownOptions(opts);
+    for (const option of ['key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet']) delete limiterOptions[option];
     this.limiter = new RateLimiter(limiterOptions as unknown as RateLimiterOptions);
     this.reader = reader;
     this.key = this.parseKey(key, parseSubnet(ipv6Subnet));
@@ -163,6 +167,9 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
       this.solo = new SoloHeaders(this.headerMode, this.names, policies);
       headerLimiters += 1;
     }
+    // The parsed configuration is final: nothing can swap the key, cost or skip of a built limiter.
+    Object.freeze(this.names);
+    Object.freeze(this);
   }
 
   /**
