@@ -92,7 +92,7 @@ describe('route limiters named after routes never share buckets (issue 13, item 
     const { store } = manualClock();
     const app = fastify();
     await app.register(rateLimit, { global: false, store });
-    const config = { rateLimit: { max: 1, window: '1m' } };
+    const config = { rateLimit: { max: 1, window: '1m' as const } };
     app.get('/one', { config }, async () => 'one');
     app.get('/two', { config }, async () => 'two');
     const base = await start(app);

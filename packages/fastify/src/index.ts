@@ -16,6 +16,7 @@ export {
 } from '@tollgate/core';
 export { metricsHandler } from './metrics-handler.js';
 export {
+  type PartialRouteRateLimitOptions,
   type RateLimitHandler,
   type RateLimitPluginOptions,
   type RouteRateLimitOptions,

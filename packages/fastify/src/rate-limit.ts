@@ -1,11 +1,13 @@
 import {
   type Decision,
+  type Duration,
   firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
   InvalidOptionError,
   type Logger,
   type Outcome,
+  type PolicyOptions,
   type RequestReader,
 } from '@tollgate/core';
 import type {
@@ -25,23 +27,34 @@ export type RateLimitHandler = (request: FastifyRequest, reply: FastifyReply, de
 export type RouteRateLimitOptions = HttpRateLimitOptions<FastifyRequest, RateLimitHandler>;
 
 /**
+ * A limit with parts left out, to be filled from the plugin's `global: false` defaults: any
+ * option, the policy included, may be missing; the merged options are checked when the route is
+ * declared.
+ */
+export type PartialRouteRateLimitOptions = Partial<
+  Omit<RouteRateLimitOptions, 'max' | 'window' | 'burst' | 'policies'>
+> & {
+  max?: number;
+  window?: Duration;
+  burst?: number;
+  policies?: readonly PolicyOptions[];
+};
+
+/**
  * Plugin options: a limit applied to every route of the context, plus `global: false` to apply
  * none app-wide and use these options only as defaults for routes that set `config.rateLimit`.
  */
 export type RateLimitPluginOptions =
   | (RouteRateLimitOptions & { global?: true })
-  | (Partial<Omit<RouteRateLimitOptions, 'name' | 'max' | 'window' | 'burst' | 'policies'>> & {
-      global: false;
-      max?: number;
-      window?: RouteRateLimitOptions['window'];
-      burst?: number;
-      policies?: RouteRateLimitOptions['policies'];
-    });
+  | (Omit<PartialRouteRateLimitOptions, 'name'> & { global: false });
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** This route's own limit, applied after the app-wide one; `false` exempts the route from both. */
-    rateLimit?: RouteRateLimitOptions | false;
+    /**
+     * This route's own limit, applied after the app-wide one; `false` exempts the route from
+     * both. With `global: false`, parts left out come from the plugin options.
+     */
+    rateLimit?: RouteRateLimitOptions | PartialRouteRateLimitOptions | false;
   }
 }
 
