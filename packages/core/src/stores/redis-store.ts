@@ -6,8 +6,9 @@ import { withDeadline } from './deadline.js';
 import { DenialCache } from './denial-cache.js';
 import { luaNumber } from './lua-number.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
-import { RESET_CHANNEL, type RedisSubscriberLike, ResetChannel } from './reset-channel.js';
+import { RESET_CHANNEL, type RedisSubscriberLike, type ResetChannel } from './reset-channel.js';
 import { ServerClock } from './server-clock.js';
+import { joinResets } from './shared-resets.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 import { Throttle } from './throttle.js';
 
@@ -122,8 +123,9 @@ export class RedisStore implements Store {
   private readonly throttle = new Throttle(LOG_INTERVAL_MS);
   private readonly encoded = new WeakMap<readonly BucketSpec[], Encoded>();
   private readonly denials: DenialCache | undefined;
+  /** The reset subscription, shared with every store on the same client. */
   private resets: ResetChannel | undefined;
-  private onClientEnd: (() => void) | undefined;
+  private leaveResets: (() => void) | undefined;
   private warnedSubscriber = false;
   private appClock = false;
   private closed = false;
@@ -219,8 +221,7 @@ export class RedisStore implements Store {
    */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.onClientEnd !== undefined) this.client?.off?.('end', this.onClientEnd);
-    this.resets?.close();
+    this.leaveResets?.();
     this.denials?.clear();
     if (!this.ownsClient) return;
     const client = this.client ?? (await this.connecting?.catch(() => undefined));
@@ -419,15 +420,14 @@ export class RedisStore implements Store {
       const client = this.client;
       if (client?.duplicate === undefined) return;
       const denials = this.denials;
-      this.resets = new ResetChannel(
-        () => subscriberFor(client),
-        (reset) => denials.delete(reset),
-        () => denials.clear(),
-        (error) => this.subscriberTrouble(error),
-      );
+      const membership = joinResets(client, () => subscriberFor(client), {
+        onReset: (reset) => denials.delete(reset),
+        onLost: () => denials.clear(),
+        onError: (error) => this.subscriberTrouble(error),
+      });
+      this.resets = membership.channel;
+      this.leaveResets = membership.leave;
       this.resets.start();
-      this.onClientEnd = () => this.resets?.close();
-      client.once?.('end', this.onClientEnd);
       return;
     }
     // After a lost subscription, the next refusal opens a new one (on a Cluster, maybe on another node).

@@ -1,0 +1,78 @@
+import type { RedisClientLike } from './redis-store.js';
+import { type RedisSubscriberLike, ResetChannel } from './reset-channel.js';
+
+/** What a store hears from the shared subscription. */
+export interface ResetListener {
+  /** A reset of `key` was announced. */
+  onReset(key: string): void;
+  /** The subscription was lost: anything learned before may be stale. */
+  onLost(): void;
+  /** The subscription failed. */
+  onError(error: unknown): void;
+}
+
+/** A store's membership: the shared channel, and how to leave it. */
+export interface ResetMembership {
+  readonly channel: ResetChannel;
+  leave(): void;
+}
+
+/**
+ * One reset subscription per client, however many stores share the client: a hundred stores (or
+ * a store per limiter built in a loop) on one ioredis client open one subscriber connection and
+ * put one `end` listener on the client, not a hundred (which also set off Node's
+ * MaxListenersExceededWarning at eleven). The last store to leave closes the subscription.
+ */
+class SharedResets {
+  private readonly members = new Set<ResetListener>();
+  readonly channel: ResetChannel;
+  private readonly onClientEnd = () => this.channel.close();
+
+  constructor(
+    private readonly client: RedisClientLike,
+    open: () => RedisSubscriberLike,
+  ) {
+    this.channel = new ResetChannel(
+      open,
+      (key) => {
+        for (const member of this.members) member.onReset(key);
+      },
+      () => {
+        for (const member of this.members) member.onLost();
+      },
+      // One report per failure, through the oldest member (stores on one client share its trouble).
+      (error) => this.members.values().next().value?.onError(error),
+    );
+    // Closing the client closes its subscriber connection too.
+    client.once?.('end', this.onClientEnd);
+  }
+
+  join(member: ResetListener): ResetMembership {
+    this.members.add(member);
+    return {
+      channel: this.channel,
+      leave: () => {
+        if (!this.members.delete(member) || this.members.size > 0) return;
+        shared.delete(this.client);
+        this.client.off?.('end', this.onClientEnd);
+        this.channel.close();
+      },
+    };
+  }
+}
+
+const shared = new WeakMap<RedisClientLike, SharedResets>();
+
+/** Joins the reset subscription of `client`, creating it (not yet opened) for its first store. */
+export function joinResets(
+  client: RedisClientLike,
+  open: () => RedisSubscriberLike,
+  member: ResetListener,
+): ResetMembership {
+  let resets = shared.get(client);
+  if (resets === undefined) {
+    resets = new SharedResets(client, open);
+    shared.set(client, resets);
+  }
+  return resets.join(member);
+}
