@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRateLimitFields } from '../../../../test/helpers/structured-fields.js';
 import { buildDecision, type Decision } from '../limiter/decision.js';
-import { createPolicy } from '../limiter/policy.js';
+import { createPolicy, MAX_TOKENS } from '../limiter/policy.js';
 import {
   type Contribution,
   HEADER_MODES,
@@ -11,6 +12,7 @@ import {
   rateLimitHeaders,
   retryAfterSeconds,
   SoloHeaders,
+  wholeSecondQuota,
 } from './headers.js';
 
 const NOW = 1_700_000_000_000;
@@ -256,6 +258,49 @@ describe('header values are Structured Field integers (issue 13, item 7)', () =>
     );
     expect(asObject('legacy', [contribution(broken, ['a'], 'legacy')])['X-RateLimit-Reset']).toBe(
       String(MAX_HEADER_INTEGER),
+    );
+  });
+});
+
+describe('a window that is not a whole number of seconds (issue 13, item 9)', () => {
+  it('is sent stretched to the shortest whole number of seconds, with q scaled: the real rate', () => {
+    const halfSecond = createPolicy({ max: 10, window: '500ms' });
+    const decision = buildDecision([halfSecond], [10], [1], true, 'store');
+    // Before: q=10;w=1, half the real rate.
+    expect(asObject('draft-11', [contribution(decision, ['fast'])])['RateLimit-Policy']).toBe('"fast";q=20;w=1');
+    expect(new SoloHeaders('draft-11', ['fast'], [halfSecond]).for(decision, NOW)[0]).toEqual([
+      'RateLimit-Policy',
+      '"fast";q=20;w=1',
+    ]);
+    expect(asObject('draft-7', [contribution(decision, ['fast'], 'draft-7')])['RateLimit-Policy']).toBe('20;w=1');
+    expect(asObject('draft-6', [contribution(decision, ['fast'], 'draft-6')])['RateLimit-Policy']).toBe('20;w=1');
+  });
+
+  it.each([
+    [10, '500ms', 20, 1],
+    [10, '1500ms', 20, 3],
+    [3, '250ms', 12, 1],
+    [1, 1, 1000, 1],
+    [3, 7, 3000, 7],
+    [5, 1001, 5000, 1001],
+    [100, '1m', 100, 60],
+    [10, '1s', 10, 1],
+  ] as const)('%i per %s is sent as q=%i;w=%i', (max, window, q, w) => {
+    expect(wholeSecondQuota(createPolicy({ max, window }))).toEqual({ q, w });
+  });
+
+  it('q per w seconds is exactly max per window, w the fewest windows that make whole seconds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: MAX_TOKENS }), fc.integer({ min: 1, max: 2 ** 40 }), (max, windowMs) => {
+        const { q, w } = wholeSecondQuota({ max, windowMs });
+        expect(Number.isSafeInteger(q) && Number.isSafeInteger(w)).toBe(true);
+        expect(BigInt(q) * BigInt(windowMs)).toBe(BigInt(max) * BigInt(w) * 1000n);
+        if (windowMs % 1000 === 0) expect({ q, w }).toEqual({ q: max, w: windowMs / 1000 });
+        // w seconds is the window times the fewest windows that make whole seconds.
+        const windows = (w * 1000) / windowMs;
+        expect(Number.isInteger(windows) && windows <= 1000).toBe(true);
+        for (let fewer = 1; fewer < windows; fewer++) expect((windowMs * fewer) % 1000).not.toBe(0);
+      }),
     );
   });
 });

@@ -37,7 +37,7 @@ export function rateLimitHeaders(mode: HeaderMode, contributions: readonly Contr
     for (const { decision, names } of contributions) {
       decision.policies.forEach((s, i) => {
         const name = `"${names[i]}"`;
-        policy.push(`${name};q=${count(s.policy.max)};w=${seconds(s.policy.windowMs)}`);
+        policy.push(`${name};${quota(s.policy)}`);
         state.push(`${name};r=${count(s.remaining)};t=${seconds(s.resetMs)}`);
       });
     }
@@ -90,7 +90,7 @@ export class SoloHeaders {
     policies: readonly Policy[],
   ) {
     if (mode === 'draft-11') {
-      const items = policies.map((p, i) => `"${names[i]}";q=${count(p.max)};w=${seconds(p.windowMs)}`);
+      const items = policies.map((p, i) => `"${names[i]}";${quota(p)}`);
       this.policyField = Object.freeze(['RateLimit-Policy', items.join(', ')] as const);
     }
     this.statePrefixes = names.map((name) => `"${name}";r=`);
@@ -121,8 +121,34 @@ export function retryAfterSeconds(retryAfterMs: number): number {
   return Math.max(1, seconds(retryAfterMs));
 }
 
+/** A draft-11 policy's parameters: `q=20;w=1` for 10 per 500 ms. */
+function quota(policy: Policy): string {
+  const { q, w } = wholeSecondQuota(policy);
+  return `q=${q};w=${w}`;
+}
+
+/** A draft-7 or draft-6 policy item: `20;w=1` for 10 per 500 ms. */
 function policyItem(policy: Policy): string {
-  return `${count(policy.max)};w=${seconds(policy.windowMs)}`;
+  const { q, w } = wholeSecondQuota(policy);
+  return `${q};w=${w}`;
+}
+
+/**
+ * The policy's rate as `q` per `w` whole seconds, exactly: the headers count windows in seconds,
+ * so a window that is not a whole number of them is stretched to the shortest one that is, and
+ * `q` scaled with it (10 per 500 ms is sent as 20 per 1 s, 10 per 1500 ms as 20 per 3 s). Sending
+ * `w` rounded up and `q` as it is (10 per 1 s for 10 per 500 ms) understated the rate.
+ */
+export function wholeSecondQuota(policy: Pick<Policy, 'max' | 'windowMs'>): { q: number; w: number } {
+  const { max, windowMs } = policy;
+  // Policies from createPolicy have a whole number of ms; anything else is only rounded up.
+  const stretch = Number.isSafeInteger(windowMs) && windowMs > 0 ? 1000 / gcd(windowMs, 1000) : 1;
+  return { q: count(max * stretch), w: seconds(windowMs * stretch) };
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 /** Milliseconds as whole seconds, rounded up, within what a Structured Field integer can say. */

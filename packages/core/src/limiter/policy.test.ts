@@ -63,9 +63,11 @@ describe('createPolicy bounds (issue 13, items 4 and 7)', () => {
     expect(createPolicy({ max: 1, window: '1d', burst: 12_725 }).capacity).toBe(12_725);
     const deep = refusal(() => createPolicy({ max: 1, window: '1d', burst: 12_726 }));
     expect(deep.option).toBe('burst');
-    expect(deep.message).toContain('within 2^40 ms');
-    // A long window is fine when the bucket is shallow: 1000 per 2^45 ms with a burst of 1.
-    expect(createPolicy({ max: 1000, window: 2 ** 45, burst: 1 }).capacity).toBe(1);
+    expect(deep.message).toContain('refills from empty (burst × window / max) within as long');
+    // A window past 2^40 ms is refused even when the bucket is shallow: stretched to whole
+    // seconds for the headers, it would not fit a Structured Field integer.
+    expect(refusal(() => createPolicy({ max: 1_000_000, window: 2 ** 53 - 1, burst: 1 })).option).toBe('window');
+    expect(createPolicy({ max: 1_000_000, window: 2 ** 40 - 1, burst: 1 }).windowMs).toBe(2 ** 40 - 1);
   });
 
   it('the largest accepted buckets decide, and their waits are exact safe integers', () => {

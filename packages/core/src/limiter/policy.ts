@@ -10,11 +10,12 @@ import { assertKnownOptions, positiveInteger } from '../options/validate.js';
 export const MAX_TOKENS = 999_999_999_999;
 
 /**
- * The longest a bucket may take to refill from empty (`burst × window / max`): 2^40 ms, about
- * 34.8 years. A double holds a bucket's tokens to 1 part in 2^53 of its capacity, so within this
- * bound even the refill of a single millisecond is kept to 1 part in 8000 (it is never lost to
- * rounding), every wait is a safe integer of milliseconds, and every header value in seconds a
- * valid Structured Field integer.
+ * The longest window, and the longest a bucket may take to refill from empty
+ * (`burst × window / max`): 2^40 ms, about 34.8 years. A double holds a bucket's tokens to 1 part
+ * in 2^53 of its capacity, so within this bound even the refill of a single millisecond is kept to
+ * 1 part in 8000 (it is never lost to rounding), every wait is a safe integer of milliseconds, and
+ * every header value a valid Structured Field integer (`w`, a window stretched to whole seconds,
+ * is at most the window's milliseconds).
  */
 export const MAX_FILL_MS = 2 ** 40;
 
@@ -23,8 +24,9 @@ export interface PolicyOptions {
   /** Tokens added per `window` (the sustained rate): a whole number from 1 to 999,999,999,999. */
   max: number;
   /**
-   * Milliseconds, or `'500ms' | '30s' | '1m' | '1h' | '1d'`. A bucket must refill from empty
-   * within 2^40 ms (about 34.8 years): `burst × window / max` at most 1,099,511,627,776 ms.
+   * Milliseconds, or `'500ms' | '30s' | '1m' | '1h' | '1d'`: at most 2^40 ms (1,099,511,627,776,
+   * about 34.8 years), and a bucket must refill from empty within as long: `burst × window / max`
+   * at most 2^40 ms too.
    */
   window: Duration;
   /** Bucket capacity; defaults to `max`. A whole number from 1 to 999,999,999,999. */
@@ -75,16 +77,18 @@ function tokenCount(value: unknown, option: string): number {
 }
 
 /**
- * Refuses a bucket too slow to refill for a double to follow (see `MAX_FILL_MS`), naming the
- * window when it is too long by itself, else the burst that makes the bucket too deep.
+ * Refuses a window longer than `MAX_FILL_MS`, or a bucket too slow to refill for a double to
+ * follow, naming the window when it is too long by itself, else the burst that makes the bucket
+ * too deep.
  */
 function assertRefillsInTime(options: PolicyOptions, path: string, windowMs: number, fillMs: number): void {
-  if (fillMs <= MAX_FILL_MS) return;
+  if (fillMs <= MAX_FILL_MS && windowMs <= MAX_FILL_MS) return;
   const byWindow = options.burst === undefined || windowMs > MAX_FILL_MS;
   throw new InvalidOptionError(
     `${path}${byWindow ? 'window' : 'burst'}`,
     byWindow ? options.window : options.burst,
-    `accepted: values with which a bucket refills from empty (burst × window / max) within 2^40 ms ` +
-      `(1099511627776 ms, about 34.8 years); here it takes ${fillMs} ms`,
+    `accepted: a window of at most 2^40 ms (1099511627776 ms, about 34.8 years), with which a ` +
+      `bucket refills from empty (burst × window / max) within as long; here the window is ` +
+      `${windowMs} ms and the refill takes ${fillMs} ms`,
   );
 }
