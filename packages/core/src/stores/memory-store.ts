@@ -34,6 +34,12 @@ const FULL_AT = 1;
 const TOKENS = 2;
 const POOL_BITS = 5;
 const MAX_POOLS = 1 << POOL_BITS;
+/**
+ * Buckets one key holds at most: one pool per count, so pool ids never run out, and as many as a
+ * RateLimiter has policies. Unbounded, a pool's first chunk of 64 records of a million buckets
+ * took 10 s and 1.8 GB; four million ended the process.
+ */
+const MAX_BUCKETS = MAX_POOLS;
 const POOL_MASK = MAX_POOLS - 1;
 // Chunks of a fixed size waste at most one chunk when the store grows, and growing never copies
 // what is already held; only the first chunk starts small (most stores hold a few keys) and doubles.
@@ -163,6 +169,20 @@ class Pool {
   }
 }
 
+/**
+ * An injected clock, checked at every reading: a bucket stamped with a NaN time never refills
+ * (a client refused for good), and one stamped with Infinity is never swept.
+ */
+function checked(clock: () => number): () => number {
+  return () => {
+    const now = clock();
+    if (!Number.isFinite(now)) {
+      throw new InvalidOptionError('now', now, 'accepted: a function returning a finite number of milliseconds');
+    }
+    return now;
+  };
+}
+
 /** A view of a `MemoryStore` under a key prefix (see `MemoryStore.scope`); it answers at once. */
 export interface MemoryStoreScope extends Store {
   consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult;
@@ -239,7 +259,7 @@ export class MemoryStore implements Store {
     // Not Date.now: after a backward step of the system clock a refused client would wait until
     // the clock caught up again (an hour for an hour's step), told each time it was a token away;
     // after a forward step every bucket would be full at once.
-    this.now = (opts.now as (() => number) | undefined) ?? monotonicClock();
+    this.now = opts.now === undefined ? monotonicClock() : checked(opts.now as () => number);
   }
 
   /** Number of keys held, in every scope. */
@@ -295,8 +315,16 @@ export class MemoryStore implements Store {
     this.resetIn(this.root, key);
   }
 
-  /** Drops every bucket that has refilled, and gives back the memory. Runs by itself every `sweepIntervalMs`. */
-  sweep(now = this.now()): void {
+  /**
+   * Drops every bucket that has refilled, and gives back the memory. Runs by itself every
+   * `sweepIntervalMs`. It takes no time argument: times are on the store's own clock, and one from
+   * another (`Date.now()`) would drop live buckets.
+   */
+  sweep(): void {
+    this.sweepAt(this.now());
+  }
+
+  private sweepAt(now: number): void {
     this.lastSweep = now;
     for (const space of this.spaces) {
       // A hand keeps the Map's old table alive until it moves; a new one starts at the front.
@@ -505,28 +533,23 @@ export class MemoryStore implements Store {
   private poolFor(n: number): Pool {
     const known = this.poolByCount.get(n);
     if (known !== undefined) return known;
-    let id = this.pools.length;
-    if (id === MAX_POOLS) {
-      // Ids are few; one whose pool holds nothing now is free to serve another bucket count.
-      id = this.pools.findIndex((p) => p !== undefined && p.live === 0);
-      if (id < 0) {
-        throw new InvalidOptionError(
-          'buckets',
-          n,
-          `a MemoryStore holds keys of at most ${MAX_POOLS} different bucket counts at once (a RateLimiter has at most ${MAX_POOLS} policies)`,
-        );
-      }
-      this.poolByCount.delete((this.pools[id] as Pool).n);
+    if (n > MAX_BUCKETS) {
+      throw new InvalidOptionError(
+        'buckets',
+        n,
+        `a MemoryStore holds at most ${MAX_BUCKETS} buckets per key (a RateLimiter has at most ${MAX_BUCKETS} policies)`,
+      );
     }
-    const pool = new Pool(id, n);
-    this.pools[id] = pool;
+    // A pool per count from 1 to MAX_BUCKETS (a key with no bucket is never held): ids never run out.
+    const pool = new Pool(this.pools.length, n);
+    this.pools.push(pool);
     this.poolByCount.set(n, pool);
     return pool;
   }
 
   private makeRoom(now: number): void {
     if (this.count < this.limit) return;
-    if (now - this.lastSweep >= SWEEP_WHEN_FULL_MS) this.sweep(now);
+    if (now - this.lastSweep >= SWEEP_WHEN_FULL_MS) this.sweepAt(now);
     while (this.count >= this.limit && this.evictOne(now));
   }
 
@@ -650,8 +673,20 @@ export class MemoryStore implements Store {
 
   private startSweeping(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+    this.timer = setInterval(() => this.sweepOnTimer(), this.sweepIntervalMs);
     this.timer.unref();
+  }
+
+  private sweepOnTimer(): void {
+    let now: number;
+    try {
+      now = this.now();
+    } catch {
+      // An injected clock's bad reading (see \`checked\`): thrown from a timer it would end the
+      // process; the decisions that read it report it, and the next tick sweeps.
+      return;
+    }
+    this.sweepAt(now);
   }
 
   private stopSweeping(): void {
