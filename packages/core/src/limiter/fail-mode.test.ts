@@ -3,6 +3,7 @@ import { ErrorCodes, StoreUnavailableError, TollgateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { BucketSpec, Store, StoreResult } from '../stores/store.js';
+import { isPromiseLike } from './is-promise-like.js';
 import { type FailMode, RateLimiter } from './rate-limiter.js';
 
 interface LogLine {
@@ -55,9 +56,13 @@ function switchableStore(initial: Mode = 'up') {
       calls.peek += 1;
       return act(() => backing.peek(key, buckets));
     },
-    reset(key: string) {
+    reset(key: string): void | Promise<void> {
       calls.reset += 1;
-      backing.reset(key);
+      const done = act(() => {
+        backing.reset(key);
+        return { allowed: true, tokens: [] };
+      });
+      return isPromiseLike(done) ? Promise.resolve(done).then(() => undefined) : undefined;
     },
     isAvailable() {
       return state.mode !== 'unavailable';
@@ -274,5 +279,79 @@ describe('recovery and health', () => {
     const { limiter, logger } = limiterWith('throw', 'local');
     await limiter.consume('secret-user-key');
     expect(JSON.stringify(logger.lines)).not.toContain('secret-user-key');
+  });
+});
+
+/** How `reset` ends: its rejection, and how long it took. */
+async function settle(work: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+  const started = performance.now();
+  try {
+    await work;
+  } catch (error) {
+    return { error, ms: performance.now() - started };
+  }
+  throw new Error('reset resolved, but the store could not have done it');
+}
+
+describe('reset when the store fails', () => {
+  it.each([
+    ['hang', ErrorCodes.STORE_TIMEOUT, /did not answer within 50 ms/],
+    ['throw', ErrorCodes.STORE_UNAVAILABLE, /the store failed \(Error; see cause\)/],
+    ['reject', ErrorCodes.STORE_UNAVAILABLE, /the store failed \(Error; see cause\)/],
+    ['unavailable', ErrorCodes.STORE_UNAVAILABLE, /the store is not connected/],
+  ] as const)(
+    'a store that does %s: rejects with a coded error naming the limiter, not the key',
+    async (mode, code, reason) => {
+      const store = switchableStore(mode);
+      cleanups.push(() => store.backing.close());
+      const logger = collectingLogger();
+      const limiter = new RateLimiter({ max: 2, window: '1h', store, logger, name: 'unlock', timeoutMs: 50 });
+      const { error, ms } = await settle(limiter.reset('secret-user-key'));
+      expect(error).toBeInstanceOf(TollgateError);
+      expect((error as TollgateError).code).toBe(code);
+      expect((error as TollgateError).message).toContain('limiter "unlock" could not reset a key');
+      expect((error as TollgateError).message).toMatch(reason);
+      expect((error as TollgateError).message).not.toContain('secret-user-key');
+      // Bounded by timeoutMs (50 ms), with generous slack for a shared machine.
+      expect(ms).toBeLessThan(50 + 2000);
+      expect(store.calls.reset).toBe(mode === 'unavailable' ? 0 : 1);
+    },
+  );
+
+  it("keeps the store's own error as the cause", async () => {
+    const { limiter } = limiterWith('reject', 'local');
+    const { error } = await settle(limiter.reset('k'));
+    expect(((error as TollgateError).cause as Error).message).toBe('ECONNRESET');
+  });
+
+  it('is logged and counted as a store failure (not a fallback), then the recovery once', async () => {
+    const { limiter, store, logger } = limiterWith('reject', 'local');
+    await settle(limiter.reset('secret-user-key'));
+    expect(limiter.health).toMatchObject({ failures: 1, fallbacks: 0 });
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toMatchObject({ level: 'error', message: 'rate limit store failed' });
+    expect(logger.lines[0]?.fields).toMatchObject({ operation: 'reset', error: 'ECONNRESET' });
+    expect(JSON.stringify(logger.lines)).not.toContain('secret-user-key');
+    store.state.mode = 'up';
+    await limiter.reset('k');
+    expect(logger.lines[1]).toMatchObject({ level: 'warn', message: 'rate limit store recovered' });
+  });
+
+  it('is refused at once, without calling the store, while the circuit is open', async () => {
+    const { limiter, store } = limiterWith('reject', 'local');
+    for (let i = 0; i < 5; i++) await limiter.consume('k');
+    expect(limiter.circuit?.state).toBe('open');
+    const { error } = await settle(limiter.reset('k'));
+    expect((error as TollgateError).code).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    expect((error as TollgateError).message).toMatch(/circuit breaker is open/);
+    expect(store.calls.reset).toBe(0);
+  });
+
+  it('failed resets open the circuit as failed decisions do', async () => {
+    const { limiter, store } = limiterWith('hang', 'local', { timeoutMs: 20 });
+    for (let i = 0; i < 5; i++) await settle(limiter.reset('k'));
+    expect(limiter.circuit?.state).toBe('open');
+    expect((await limiter.consume('k')).source).toBe('local');
+    expect(store.calls.consume).toBe(0);
   });
 });

@@ -368,15 +368,20 @@ describe('RateLimiter: reset', () => {
     expect((await limiter.peek('b')).policies.map((s) => s.remaining)).toEqual([0, 4]);
   });
 
-  it('throws the store error', async () => {
+  it('throws a coded error naming the limiter, with the store error as its cause', async () => {
     const failure = new Error('reset failed');
     const store: Store = {
       consume: () => ({ allowed: true, tokens: [1] }),
       peek: () => ({ allowed: true, tokens: [1] }),
       reset: () => Promise.reject(failure),
     };
-    const limiter = new RateLimiter({ max: 1, window: '1s', store });
-    await expect(limiter.reset('k')).rejects.toBe(failure);
+    const logger = { info() {}, warn() {}, error() {} };
+    const limiter = new RateLimiter({ max: 1, window: '1s', store, name: 'admin', logger });
+    await expect(limiter.reset('k')).rejects.toMatchObject({
+      code: ErrorCodes.STORE_UNAVAILABLE,
+      message: expect.stringContaining('limiter "admin"'),
+      cause: failure,
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  type ErrorCode,
   ErrorCodes,
   InvalidOptionError,
   RateLimitExceededError,
@@ -197,11 +198,33 @@ export class RateLimiter {
     return this.run(PEEK, this.targetKey(key), this.unitCosts);
   }
 
-  /** Refills every bucket of `key` (an admin reset). Errors from the store are thrown. */
+  /**
+   * Refills every bucket of `key` (an admin reset). Like a decision it waits at most `timeoutMs`
+   * and goes through the circuit breaker; when the store cannot do it, it rejects with a
+   * `TollgateError` coded `TOLLGATE_STORE_TIMEOUT` (no answer in time) or
+   * `TOLLGATE_STORE_UNAVAILABLE` (an error, a store not connected, or an open circuit), naming
+   * the limiter, never the key, with the store's own error as `cause`.
+   */
   async reset(key: string): Promise<void> {
     const k = this.targetKey(key);
     this.fallbackStore.local?.reset(k);
-    await this.target.reset(k);
+    const permit = this.circuit === undefined ? 0 : this.circuit.admit();
+    if (permit === NO_CALL) {
+      throw this.operationError('reset', ErrorCodes.STORE_UNAVAILABLE, 'the circuit breaker is open');
+    }
+    try {
+      if (this.store.isAvailable?.() === false) {
+        throw new TollgateError(ErrorCodes.STORE_UNAVAILABLE, 'the store is not connected');
+      }
+      const pending = this.target.reset(k);
+      if (isPromiseLike(pending)) await withTimeout(Promise.resolve(pending), this.timeoutMs);
+    } catch (error) {
+      this.health.operationFailed(error, 'reset');
+      this.circuit?.failure(permit);
+      throw this.operationError('reset', codeOf(error), describeFailure(error), error);
+    }
+    this.health.succeeded();
+    this.circuit?.success(permit);
   }
 
   /** The store key for a caller's key: hostile characters never reach the store raw. */
@@ -267,6 +290,14 @@ export class RateLimiter {
     );
   }
 
+  private operationError(operation: string, code: ErrorCode, reason: string, cause?: unknown): TollgateError {
+    return new TollgateError(
+      code,
+      `tollgate: limiter "${this.label}" could not ${operation} a key: ${reason}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
   private answered(permit: number, op: Op, result: StoreResult, costs: readonly number[]): Decision {
     this.health.succeeded();
     this.circuit?.success(permit);
@@ -307,6 +338,23 @@ export class RateLimiter {
     this.tally[decisionOutcome(decision)] += 1;
     return decision;
   }
+}
+
+/** A store failure's code: a timeout stays a timeout, anything else means the store is unavailable. */
+function codeOf(error: unknown): ErrorCode {
+  return error instanceof TollgateError && error.code === ErrorCodes.STORE_TIMEOUT
+    ? ErrorCodes.STORE_TIMEOUT
+    : ErrorCodes.STORE_UNAVAILABLE;
+}
+
+/**
+ * Why a store call failed, for an error message. A tollgate error's message is tollgate's own
+ * and never holds a key; another error is named by its class only (a custom store's message might
+ * echo the key), its details staying in `cause`.
+ */
+function describeFailure(error: unknown): string {
+  if (error instanceof TollgateError) return error.message;
+  return `the store failed (${error instanceof Error ? error.name : typeof error}; see cause)`;
 }
 
 function clientKey(key: string): string {

@@ -26,8 +26,20 @@ export class StoreHealth {
   ) {}
 
   failed(error: unknown, failMode: string): void {
-    this.failures += 1;
     this.fallbacks += 1;
+    this.logFailure(error, { failMode });
+  }
+
+  /**
+   * Marks a store call other than a decision (a reset) that failed: a failure like any other for
+   * the logs and the counter, but no fallback answered it, the caller got an error.
+   */
+  operationFailed(error: unknown, operation: string): void {
+    this.logFailure(error, { operation });
+  }
+
+  private logFailure(error: unknown, context: object): void {
+    this.failures += 1;
     const now = Date.now();
     if (this.failing && now - this.lastLog < REPEAT_LOG_MS) {
       this.suppressed += 1;
@@ -35,7 +47,7 @@ export class StoreHealth {
     }
     const fields = {
       limiter: this.limiter,
-      failMode,
+      ...context,
       error: error instanceof Error ? error.message : String(error),
       ...(this.suppressed > 0 ? { suppressed: this.suppressed } : {}),
     };
