@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCodes, TollgateError } from '../errors.js';
 import type { RedisClientLike } from '../stores/redis-store.js';
 import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
+import { storeCall, storeTimeoutMs } from './store-call.js';
 import { TOKEN_KINDS, type TokenCounts } from './usage.js';
 
 /** How long usage is kept: a month of days, and a day for the one in progress. */
@@ -86,14 +87,34 @@ export class MemoryLedger implements UsageLedger {
  * The ledger in Redis: one hash per UTC day (`model:field` → integer), written by one Lua script
  * per call, so the request-id check and every counter move together. The day's keys share a
  * hash tag, so this works on Redis Cluster too.
+ *
+ * Each `record` and `read` ends within `timeoutMs` (default 500 ms), connecting included: with
+ * `TOLLGATE_STORE_TIMEOUT` when Redis did not answer in time (a command already sent may still
+ * be applied later), or `TOLLGATE_STORE_UNAVAILABLE` when the client failed.
  */
 export class RedisLedger implements UsageLedger {
+  private readonly timeoutMs: number;
+
   constructor(
     private readonly client: () => Promise<RedisClientLike>,
     private readonly prefix: string,
-  ) {}
+    options: {
+      /** The longest a `record` or `read` waits for Redis, in whole ms (default 500). */
+      timeoutMs?: number;
+    } = {},
+  ) {
+    this.timeoutMs = storeTimeoutMs(options.timeoutMs);
+  }
 
-  async record(entry: UsageEntry): Promise<boolean> {
+  record(entry: UsageEntry): Promise<boolean> {
+    return storeCall('usage ledger write', this.timeoutMs, () => this.write(entry));
+  }
+
+  read(days: readonly string[]): Promise<Map<string, DayCounters>> {
+    return storeCall('usage ledger read', this.timeoutMs, () => this.readDays(days));
+  }
+
+  private async write(entry: UsageEntry): Promise<boolean> {
     const client = await this.client();
     const dayKey = this.dayKey(entry.day);
     const idKey = entry.requestId === undefined ? dayKey : `${dayKey}:req:${digest(entry.requestId)}`;
@@ -109,13 +130,14 @@ export class RedisLedger implements UsageLedger {
     return reply === 1;
   }
 
-  async read(days: readonly string[]): Promise<Map<string, DayCounters>> {
+  private async readDays(days: readonly string[]): Promise<Map<string, DayCounters>> {
     const client = await this.client();
+    // Sent together (one round trip when pipelined), so 31 days cost one wait, not 31.
+    const hashes = await Promise.all(days.map((day) => client.hgetall(this.dayKey(day))));
     const out = new Map<string, DayCounters>();
-    for (const day of days) {
-      const raw = await client.hgetall(this.dayKey(day));
+    days.forEach((day, i) => {
       const counters: DayCounters = {};
-      for (const [field, value] of Object.entries(raw)) {
+      for (const [field, value] of Object.entries(hashes[i] ?? {})) {
         const at = field.lastIndexOf(':');
         const n = Number(value);
         if (at <= 0 || !Number.isSafeInteger(n)) {
@@ -126,7 +148,7 @@ export class RedisLedger implements UsageLedger {
         (counters[model] as Record<string, number>)[field.slice(at + 1)] = n;
       }
       out.set(day, counters);
-    }
+    });
     return out;
   }
 

@@ -1,0 +1,30 @@
+import { ErrorCodes, TollgateError } from '../errors.js';
+import { isPromiseLike } from '../limiter/is-promise-like.js';
+import { withTimeout } from '../limiter/timeout.js';
+import { timerMs } from '../options/validate.js';
+
+/** The longest a Claude limiter, its ledger or its budgets wait for a store call, as `RateLimiter` does. */
+export const DEFAULT_STORE_TIMEOUT_MS = 500;
+
+/** A `timeoutMs` option: the default when unset, else whole milliseconds from 1 to 2^31-1. */
+export function storeTimeoutMs(value: unknown, option = 'timeoutMs'): number {
+  return value === undefined ? DEFAULT_STORE_TIMEOUT_MS : timerMs(value, option);
+}
+
+/**
+ * Runs one store operation, connection included, bounded by `timeoutMs`. It ends with the
+ * answer, `TOLLGATE_STORE_TIMEOUT` when none came in time, or `TOLLGATE_STORE_UNAVAILABLE` (the
+ * client's error as `cause`) when it failed; tollgate's own coded errors pass unchanged. Without
+ * the bound, ioredis queues a command for a dead Redis for over a minute, and for a hung one
+ * forever. A store that answers synchronously (in memory) is not timed.
+ */
+export async function storeCall<T>(what: string, timeoutMs: number, work: () => T | Promise<T>): Promise<T> {
+  try {
+    const pending = work();
+    return isPromiseLike(pending) ? await withTimeout(Promise.resolve(pending), timeoutMs) : pending;
+  } catch (error) {
+    if (error instanceof TollgateError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TollgateError(ErrorCodes.STORE_UNAVAILABLE, `${what} failed: ${reason}`, { cause: error });
+  }
+}
