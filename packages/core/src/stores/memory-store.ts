@@ -7,7 +7,10 @@ import type { BucketSpec, Store, StoreResult } from './store.js';
 
 /** The options of `new MemoryStore()`; all are optional. */
 export interface MemoryStoreOptions {
-  /** Most keys held at once (default 1,000,000). Full buckets are dropped first; see `evictions`. */
+  /**
+   * Most keys held at once (default 1,000,000; at most 2^25). Full buckets are dropped first; see
+   * `evictions`.
+   */
   maxKeys?: number;
   /**
    * How often idle, refilled buckets are swept away (default `60000` ms): a timer, so a whole
@@ -16,8 +19,9 @@ export interface MemoryStoreOptions {
   sweepIntervalMs?: number;
   /**
    * The clock, in milliseconds (default: the process's monotonic clock, which setting the system
-   * clock does not move). Tests inject one. An injected clock must not go backwards: a bucket
-   * does not refill until the clock is back at the last time it was written.
+   * clock does not move). Tests inject one. It must read finite numbers (a decision that reads
+   * another value throws an `InvalidOptionError`) and must not go backwards: a bucket does not
+   * refill until the clock is back at the last time it was written.
    */
   now?: () => number;
 }
