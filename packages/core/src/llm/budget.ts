@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClientLike } from '../stores/redis-store.js';
 import { RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from './budget-script.js';
+import { storeCall, storeTimeoutMs } from './store-call.js';
 
 /** One spend budget a call is checked against: a scope (app or tenant) over one UTC day or month. */
 export interface BudgetPeriod {
@@ -68,12 +69,23 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 }
 
-/** Budgets in Redis, shared by every instance; one script per reservation and per settlement. */
+/**
+ * Budgets in Redis, shared by every instance; one script per reservation and per settlement.
+ * Each call ends within `timeoutMs` (default 500 ms) with `TOLLGATE_STORE_TIMEOUT` or
+ * `TOLLGATE_STORE_UNAVAILABLE` if Redis does not answer. A reservation that timed out but still
+ * reaches Redis later holds its budget only until it expires; a settlement that never arrives
+ * leaves the call's real cost out of the budget.
+ */
 export class RedisBudgetStore implements BudgetStore {
+  private readonly timeoutMs: number;
+
   constructor(
     private readonly client: () => Promise<RedisClientLike>,
     private readonly prefix: string,
-  ) {}
+    options: { timeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = storeTimeoutMs(options.timeoutMs);
+  }
 
   async reserve(periods: readonly BudgetPeriod[], micros: number, expiresAt: number) {
     const id = `${randomUUID()}:${micros}`;
@@ -102,14 +114,16 @@ export class RedisBudgetStore implements BudgetStore {
     });
   }
 
-  private async eval(script: string, sha: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const client = await this.client();
-    try {
-      return await client.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return client.eval(script, keys.length, ...keys, ...args);
-    }
+  private eval(script: string, sha: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return storeCall('budget store', this.timeoutMs, async () => {
+      const client = await this.client();
+      try {
+        return await client.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return client.eval(script, keys.length, ...keys, ...args);
+      }
+    });
   }
 }
 

@@ -8,6 +8,9 @@ import { TOKEN_KINDS, type TokenCounts } from './usage.js';
 /** Outcomes of one `run`: `success`, `error` (not retried or out of retries), `spend_cap`. */
 export type ClaudeCallOutcome = 'success' | 'error' | 'spend_cap';
 
+/** What a write after a call keeps: the usage `ledger`, the spend `budget`, the rate-limit `buckets`. */
+export type ClaudeStoreWrite = 'ledger' | 'budget' | 'buckets';
+
 const calls = new Counter<'model' | 'outcome'>({
   name: 'tollgate_claude_calls_total',
   help: 'Claude API calls made through ClaudeRateLimiter.run, by model and outcome.',
@@ -44,7 +47,13 @@ const waits = new Counter<'model'>({
   labelNames: ['model'],
   registers: [],
 });
-for (const metric of [calls, tokens, cost, unpriced, retries, waits]) addMetric(metric);
+const failedWrites = new Counter<'model' | 'write'>({
+  name: 'tollgate_claude_store_writes_failed_total',
+  help: 'Writes after a Claude call that the store failed or did not confirm within timeoutMs, by model and write (ledger, budget, buckets): usage missing from the ledger, spend missing from a budget.',
+  labelNames: ['model', 'write'],
+  registers: [],
+});
+for (const metric of [calls, tokens, cost, unpriced, retries, waits, failedWrites]) addMetric(metric);
 
 /** Model ids come from callers (a proxy may pass client input): at most 50 label values. */
 const models = new BoundedValues(50);
@@ -78,6 +87,9 @@ export const claudeMetrics = {
   },
   retry(model: string, reason: string): void {
     guard('claude retries metric', () => retries.labels(models.label(safeModelId(model)), reason).inc());
+  },
+  storeWriteFailed(model: string, write: ClaudeStoreWrite): void {
+    guard('claude store writes metric', () => failedWrites.labels(models.label(safeModelId(model)), write).inc());
   },
   wait(model: string): void {
     guard('claude waits metric', () => waits.labels(models.label(safeModelId(model))).inc());

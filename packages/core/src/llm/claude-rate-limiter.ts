@@ -15,7 +15,7 @@ import { type RedisClientLike, RedisStore } from '../stores/redis-store.js';
 import type { Store } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
 import { type BudgetPeriod, type BudgetStore, budgetPeriods, MemoryBudgetStore, RedisBudgetStore } from './budget.js';
-import { claudeMetrics } from './claude-metrics.js';
+import { type ClaudeStoreWrite, claudeMetrics } from './claude-metrics.js';
 import { estimateInputTokens, OutputEstimator } from './estimate.js';
 import { modelFamily } from './families.js';
 import { LEDGER_DAYS, MemoryLedger, RedisLedger, type UsageLedger, utcDay } from './ledger.js';
@@ -23,6 +23,7 @@ import type { ModelPrice } from './prices.js';
 import { PRICES_AS_OF } from './prices.js';
 import { type PriceTable, priceCall, priceTable, safeModelId } from './pricing.js';
 import { backoffMs, classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
+import { storeCall, storeTimeoutMs } from './store-call.js';
 import { type ClaudeUsage, rateLimitedInput, TOKEN_KINDS, type TokenCounts, tokenCounts } from './usage.js';
 
 /** A model family's limits, per minute, as the Claude Console shows them for your organisation. */
@@ -61,6 +62,13 @@ export interface ClaudeRateLimiterOptions {
    * of output) fits, so concurrent calls cannot overshoot; the real cost is charged after it.
    */
   budgets?: { daily?: number; monthly?: number };
+  /**
+   * The longest any one call to the store (buckets, ledger, budgets) may take, in whole ms
+   * (default 500, as `RateLimiter`). Before a call, a store that fails or does not answer makes
+   * `checkLimit` and `run` throw `TOLLGATE_STORE_TIMEOUT` or `TOLLGATE_STORE_UNAVAILABLE`, and
+   * the API is not called; after one, what could not be written is logged and counted, never thrown.
+   */
+  timeoutMs?: number;
   logger?: Logger;
 }
 
@@ -130,6 +138,7 @@ const KNOWN = new Set([
   'maxWaitMs',
   'rampRecoveryMs',
   'budgets',
+  'timeoutMs',
   'logger',
 ]);
 /** A budget hold left by a process that died stops counting after this long. */
@@ -161,6 +170,7 @@ export class ClaudeRateLimiter {
   private readonly capMs: number;
   private readonly maxWaitMs: number;
   private readonly rampRecoveryMs: number;
+  private readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly outputs = new OutputEstimator();
   private readonly policies = new Map<string, readonly Policy[]>();
@@ -174,16 +184,23 @@ export class ClaudeRateLimiter {
     if (opts.redis !== undefined && opts.store !== undefined) {
       throw new InvalidOptionError('store', opts.store, 'give either `redis` or `store`, not both');
     }
+    if (opts.logger !== undefined && !isLogger(opts.logger)) {
+      throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
+    }
+    this.logger = (opts.logger as Logger | undefined) ?? consoleLogger;
+    this.timeoutMs = storeTimeoutMs(opts.timeoutMs);
+    const bound = { timeoutMs: this.timeoutMs };
     if (opts.redis !== undefined) {
       const client = opts.redis as RedisClientLike;
-      this.store = new RedisStore({ client });
-      this.ledger = new RedisLedger(async () => client, this.prefix);
-      this.budgetStore = new RedisBudgetStore(async () => client, this.prefix);
+      // The store's own bound is the limiter's, so a timeoutMs above the store's default holds too.
+      this.store = new RedisStore({ client, timeoutMs: this.timeoutMs, logger: this.logger });
+      this.ledger = new RedisLedger(async () => client, this.prefix, bound);
+      this.budgetStore = new RedisBudgetStore(async () => client, this.prefix, bound);
     } else if (opts.store instanceof RedisStore) {
       const store = opts.store;
       this.store = store;
-      this.ledger = new RedisLedger(() => store.getClient(), this.prefix);
-      this.budgetStore = new RedisBudgetStore(() => store.getClient(), this.prefix);
+      this.ledger = new RedisLedger(() => store.getClient(), this.prefix, bound);
+      this.budgetStore = new RedisBudgetStore(() => store.getClient(), this.prefix, bound);
     } else {
       this.store = (opts.store as Store | undefined) ?? new MemoryStore();
       this.ledger = new MemoryLedger();
@@ -208,16 +225,14 @@ export class ClaudeRateLimiter {
     this.maxWaitMs = opts.maxWaitMs === undefined ? 60_000 : nonNegativeInteger(opts.maxWaitMs, 'maxWaitMs');
     this.rampRecoveryMs =
       opts.rampRecoveryMs === undefined ? 300_000 : positiveInteger(opts.rampRecoveryMs, 'rampRecoveryMs');
-    if (opts.logger !== undefined && !isLogger(opts.logger)) {
-      throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
-    }
-    this.logger = (opts.logger as Logger | undefined) ?? consoleLogger;
   }
 
   /**
    * Admits a call to `model` against its family's request, input-token and output-token budgets,
    * all three at once or none. Waits for budget up to `waitMs`; beyond that throws
-   * `RateLimitExceededError` with `retryAfter`. Throws `SpendCapError` while the cap is reached.
+   * `RateLimitExceededError` with `retryAfter`. Throws `SpendCapError` while the cap is reached,
+   * and `TOLLGATE_STORE_TIMEOUT` / `TOLLGATE_STORE_UNAVAILABLE` when the store (buckets or
+   * budgets) does not answer within `timeoutMs` or fails: nothing is admitted without it.
    */
   async checkLimit(model: string, estimate: CallEstimate = {}): Promise<Reservation> {
     this.assertSpendCapOpen();
@@ -233,7 +248,9 @@ export class ClaudeRateLimiter {
     const deadline = Date.now() + (estimate.waitMs ?? this.maxWaitMs);
     try {
       for (;;) {
-        const result = await this.store.consume(key, policies, costs);
+        const result = await storeCall('rate limit store', this.timeoutMs, () =>
+          this.store.consume(key, policies, costs),
+        );
         if (result.allowed) return this.reservation(model, family, key, policies, input, output, budget);
         const decision = buildDecision(policies, result.tokens, costs, false, 'store');
         const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
@@ -242,7 +259,14 @@ export class ClaudeRateLimiter {
         await sleep(wait);
       }
     } catch (error) {
-      if (budget !== undefined) await this.budgetStore.settle(budget.periods, budget.id, 0);
+      // Not awaited: a store that just failed would make the caller wait again for its error. On
+      // one connection the release still goes before any later reservation; if it is lost, the
+      // hold expires by itself.
+      if (budget !== undefined) {
+        this.budgetStore
+          .settle(budget.periods, budget.id, 0)
+          .catch((lost: unknown) => this.storeWriteFailed('budget', model, lost, { released: budget.id }));
+      }
       throw error;
     }
   }
@@ -267,13 +291,19 @@ export class ClaudeRateLimiter {
     return { periods, id: held.id };
   }
 
-  /** Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. */
+  /**
+   * Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. A ledger that
+   * fails or does not answer within `timeoutMs` does not make this throw (the call is made and
+   * paid for): the entry is logged with its tokens and cost, counted in
+   * `tollgate_claude_store_writes_failed_total{write="ledger"}`, and is not retried, so it may be
+   * missing from `getUsageStats`.
+   */
   async recordUsage(model: string, usage: ClaudeUsage, options: RecordOptions = {}): Promise<number> {
     const tokens = tokenCounts(usage);
     const safe = safeModelId(model);
     const { micros, priced } = priceCall(this.prices, safe, tokens, options.batch === true);
     if (!priced) this.logger.warn({ model: safe }, 'Claude model has no price: usage counted as unpriced');
-    const recorded = await this.ledger.record({
+    const entry = {
       day: utcDay(Date.now()),
       model: safe,
       tokens,
@@ -281,13 +311,25 @@ export class ClaudeRateLimiter {
       priced,
       success: options.success !== false,
       requestId: options.requestId,
-    });
+    };
+    let recorded: boolean;
+    try {
+      recorded = await this.ledger.record(entry);
+    } catch (error) {
+      // The entry in the log line is enough to add it by hand; the process's metrics still count it.
+      this.storeWriteFailed('ledger', safe, error, { entry });
+      recorded = true;
+    }
     // A request id seen before was counted then: neither the ledger nor the metrics count it again.
     if (recorded) claudeMetrics.usage(safe, tokens, micros, priced);
     return micros / 1_000_000;
   }
 
-  /** Calls, tokens by kind and cost, per UTC day and model, for the last `days` days (today included). */
+  /**
+   * Calls, tokens by kind and cost, per UTC day and model, for the last `days` days (today
+   * included). Throws `TOLLGATE_STORE_TIMEOUT` / `TOLLGATE_STORE_UNAVAILABLE` when the ledger
+   * does not answer within `timeoutMs` or fails.
+   */
   async getUsageStats({ days = 7 }: { days?: number } = {}): Promise<UsageStats> {
     if (!Number.isSafeInteger(days) || days < 1 || days > LEDGER_DAYS) {
       throw new InvalidOptionError('days', days, `accepted: a whole number from 1 to ${LEDGER_DAYS}`);
@@ -337,8 +379,11 @@ export class ClaudeRateLimiter {
         result = await call(request as never);
       } catch (error) {
         const failure = classifyFailure(error);
-        await reservation.settle(undefined, (error as { headers?: unknown })?.headers);
-        await this.recordUsage(model, { input_tokens: 0, output_tokens: 0 }, { success: false });
+        // Together, so a store that went away during the call costs one timeoutMs, not two.
+        await Promise.all([
+          reservation.settle(undefined, (error as { headers?: unknown })?.headers),
+          this.recordUsage(model, { input_tokens: 0, output_tokens: 0 }, { success: false }),
+        ]);
         if (failure.kind === 'spend-cap') {
           claudeMetrics.call(model, 'spend_cap');
           const until = nextMonthStartUtc(Date.now());
@@ -370,8 +415,10 @@ export class ClaudeRateLimiter {
         await reservation.settle(undefined, headers);
         return result;
       }
-      await reservation.settle(usage, headers);
-      await this.recordUsage(model, usage, { success: true, ...(requestId === undefined ? {} : { requestId }) });
+      await Promise.all([
+        reservation.settle(usage, headers),
+        this.recordUsage(model, usage, { success: true, ...(requestId === undefined ? {} : { requestId }) }),
+      ]);
       return result;
     }
   }
@@ -401,15 +448,60 @@ export class ClaudeRateLimiter {
           deltas = [0, rateLimitedInput(tokens) - input, tokens.output - output];
           this.outputs.observe(model, tokens.output);
         }
-        await (this.store.adjust as NonNullable<Store['adjust']>)(key, policies, deltas);
-        if (budget !== undefined) {
-          const spent = tokens === undefined ? 0 : priceCall(this.prices, safeModelId(model), tokens).micros;
-          await this.budgetStore.settle(budget.periods, budget.id, spent);
-        }
         const ceilings = serverRemaining(headers, policies);
-        if (ceilings !== undefined) await (this.store.lower as NonNullable<Store['lower']>)(key, policies, ceilings);
+        const spent = tokens === undefined ? 0 : priceCall(this.prices, safeModelId(model), tokens).micros;
+        // The buckets and the budget at once: a store that went away costs one timeoutMs, not two.
+        await Promise.all([
+          this.settleBuckets(model, key, policies, deltas, ceilings),
+          budget === undefined ? undefined : this.settleBudget(model, budget, spent),
+        ]);
       },
     };
+  }
+
+  /** Gives back or charges the difference, then lowers to the server's figures. Never throws. */
+  private async settleBuckets(
+    model: string,
+    key: string,
+    policies: readonly Policy[],
+    deltas: readonly number[],
+    ceilings: readonly number[] | undefined,
+  ): Promise<void> {
+    const store = this.store as Required<Pick<Store, 'adjust' | 'lower'>>;
+    try {
+      await storeCall('rate limit store', this.timeoutMs, () => store.adjust(key, policies, deltas));
+      if (ceilings !== undefined) {
+        await storeCall('rate limit store', this.timeoutMs, () => store.lower(key, policies, ceilings));
+      }
+    } catch (error) {
+      // The buckets keep the estimate instead of the real usage, and refill within a minute.
+      this.storeWriteFailed('buckets', model, error, { deltas });
+    }
+  }
+
+  /** Replaces the budget hold with the real cost. Never throws. */
+  private async settleBudget(model: string, budget: { periods: BudgetPeriod[]; id: string }, micros: number) {
+    try {
+      await this.budgetStore.settle(budget.periods, budget.id, micros);
+    } catch (error) {
+      // The hold expires by itself; the spend is missing from the budget.
+      this.storeWriteFailed('budget', model, error, { spentMicros: micros, periods: budget.periods.map((p) => p.key) });
+    }
+  }
+
+  /** A write after a call that the store did not confirm: logged with what was lost, and counted. */
+  private storeWriteFailed(write: ClaudeStoreWrite, model: string, error: unknown, lost: object): void {
+    claudeMetrics.storeWriteFailed(model, write);
+    const code = error instanceof TollgateError ? error.code : undefined;
+    const reason = error instanceof Error ? error.message : String(error);
+    const what = {
+      ledger: 'usage not recorded in the ledger',
+      budget: 'spend not settled in the budget',
+      buckets: 'reservation not settled in the rate limit store',
+    }[write];
+    const fields = { model: safeModelId(model), write, code, error: reason, ...lost };
+    if (write === 'buckets') this.logger.warn(fields, `Claude ${what}: the store failed or timed out`);
+    else this.logger.error(fields, `Claude ${what}: the store failed or timed out`);
   }
 
   private inputEstimate(estimate: CallEstimate): number {
