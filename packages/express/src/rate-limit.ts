@@ -8,6 +8,7 @@ import {
   type RequestReader,
 } from '@tollgate/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { type MaybeRefused, REFUSED } from './refused.js';
 
 /** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (req: Request, res: Response, next: NextFunction, decision: Decision) => unknown;
@@ -43,6 +44,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const respond = (req: Request, res: Response, next: NextFunction, outcome: Outcome): unknown => {
     for (const [name, value] of outcome.headers) res.setHeader(name, value);
     if (outcome.action === 'next') return next();
+    (req as Request & MaybeRefused)[REFUSED] = true;
     if (handler !== undefined && outcome.status === 429) return handler(req, res.status(429), next, outcome.decision);
     res.status(outcome.status).type(outcome.contentType).send(outcome.body);
   };

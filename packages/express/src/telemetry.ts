@@ -1,16 +1,12 @@
 import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
 import type { Request, RequestHandler } from 'express';
+import { type MaybeRefused, REFUSED } from './refused.js';
+import { matchedRoute, routeFromRouter } from './route-of.js';
 
 /** The options of `telemetry()`: `maxRoutes` and `logger`. */
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
 const header = (req: Request, name: string) => firstHeader(req.headers, name);
-
-/** `baseUrl + route.path` once the router matched, e.g. `/api/users/:id`; undefined for none. */
-function routeOf(req: Request): string | undefined {
-  const path = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? (req.baseUrl ?? '') + path : undefined;
-}
 
 /**
  * One OpenTelemetry SERVER span and one `http_server_request_duration_seconds` observation per
@@ -34,8 +30,17 @@ export function telemetry(options?: TelemetryOptions): RequestHandler {
       protocolVersion: req.httpVersion,
       header: (name) => header(req, name),
     }));
+    // Where this telemetry() sits: the app itself, not a sub-router or a mounted sub-app's path.
+    const { app, url } = req;
+    const atAppRoot = req.baseUrl === '';
     const done = () => {
-      request.setRoute(routeOf(req));
+      let route = matchedRoute(req);
+      // Refused before routing (an app-wide limiter): the route it would have reached, as Koa
+      // and Fastify report it. Only refusals pay for the walk; other unmatched requests are 404s.
+      if (route === undefined && atAppRoot && (req as Request & MaybeRefused)[REFUSED] === true) {
+        route = routeFromRouter(app, req.method, pathOf(url));
+      }
+      request.setRoute(route);
       request.end(res.statusCode);
     };
     // A response emits 'close' once it is sent, and also when the connection is gone before:
@@ -43,4 +48,9 @@ export function telemetry(options?: TelemetryOptions): RequestHandler {
     res.on('close', done);
     request.run(next);
   };
+}
+
+function pathOf(url: string): string {
+  const cut = url.search(/[?#]/);
+  return cut === -1 ? url : url.slice(0, cut);
 }

@@ -8,6 +8,7 @@ import {
   type RequestReader,
 } from '@tollgate/core';
 import type { Context, Middleware, Next } from 'koa';
+import { type MaybeRefused, REFUSED } from './refused.js';
 
 /** Shapes the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (ctx: Context, decision: Decision) => unknown;
@@ -41,6 +42,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const { handler } = http;
 
   const refuse = async (ctx: Context, outcome: Exclude<Outcome, { action: 'next' }>): Promise<void> => {
+    (ctx as Context & MaybeRefused)[REFUSED] = true;
     if (handler !== undefined && outcome.status === 429) {
       ctx.status = 429;
       await handler(ctx, outcome.decision);

@@ -1,13 +1,22 @@
 import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
 import type { Context, Middleware } from 'koa';
+import { type MaybeRefused, REFUSED } from './refused.js';
+import { matchedRoute, routeFromRouters } from './route-of.js';
 
 /** The options of `telemetry()`: `maxRoutes` and `logger`. */
 export type TelemetryOptions = HttpServerTelemetryOptions;
 
 const header = (ctx: Context, name: string) => firstHeader(ctx.headers, name);
 
-/** The route @koa/router matched (`/api/users/:id`), if any. */
-const routeOf = (ctx: Context) => (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+/**
+ * The route @koa/router matched; for a request refused by tollgate before the router ran (an
+ * app-wide limiter), the route it would have matched. Only refusals pay for that lookup.
+ */
+function routeOf(ctx: Context): string | undefined {
+  const matched = matchedRoute(ctx);
+  if (matched !== undefined || (ctx as Context & MaybeRefused)[REFUSED] !== true) return matched;
+  return routeFromRouters(ctx);
+}
 
 /**
  * One OpenTelemetry SERVER span and one `http_server_request_duration_seconds` observation per
@@ -34,14 +43,12 @@ export function telemetry(options?: TelemetryOptions): Middleware {
     try {
       await request.run(next);
     } catch (error) {
-      const route = routeOf(ctx);
-      request.setRoute(typeof route === 'string' ? route : undefined);
+      request.setRoute(routeOf(ctx));
       const status = (error as { status?: unknown; statusCode?: unknown }).status;
       request.end(typeof status === 'number' && status >= 400 ? status : 500, error);
       throw error;
     }
-    const route = routeOf(ctx);
-    request.setRoute(typeof route === 'string' ? route : undefined);
+    request.setRoute(routeOf(ctx));
     request.end(ctx.status);
   };
 }
