@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { inject } from 'vitest';
 import { ping } from './redis-ping.js';
@@ -78,6 +78,19 @@ export class RedisProcess {
     child.kill('SIGKILL');
     await exited;
     this.child = undefined;
+  }
+
+  /**
+   * Kills the server and blocks until its port refuses connections: for a test that must make
+   * Redis vanish at an exact point of a synchronous call (a `duplicate()`).
+   */
+  killSync(): void {
+    this.child?.kill('SIGKILL');
+    this.child = undefined;
+    spawnSync('sh', [
+      '-c',
+      `for i in $(seq 250); do redis-cli -p ${this.port} ping >/dev/null 2>&1 || exit 0; sleep 0.02; done; exit 1`,
+    ]);
   }
 
   /** Freezes the server: connections stay open but nothing answers, as with a hung host. */

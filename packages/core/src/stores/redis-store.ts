@@ -6,6 +6,7 @@ import { withDeadline } from './deadline.js';
 import { DenialCache } from './denial-cache.js';
 import { luaNumber } from './lua-number.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
+import { redisTrouble } from './redis-trouble.js';
 import { RESET_CHANNEL, type RedisSubscriberLike, type ResetChannel } from './reset-channel.js';
 import { ServerClock } from './server-clock.js';
 import { joinResets } from './shared-resets.js';
@@ -126,7 +127,6 @@ export class RedisStore implements Store {
   /** The reset subscription, shared with every store on the same client. */
   private resets: ResetChannel | undefined;
   private leaveResets: (() => void) | undefined;
-  private warnedSubscriber = false;
   private appClock = false;
   private closed = false;
 
@@ -373,15 +373,33 @@ export class RedisStore implements Store {
     return { allowed: false, tokens };
   }
 
-  /** Logs, once, that resets cannot be announced or heard: the denial cache then stays off. */
+  /**
+   * Logs that resets cannot be announced or heard (the denial cache then stays off), saying
+   * whether the connection was lost or an ACL refused Pub/Sub: each kind at most once in
+   * LOG_INTERVAL_MS, so an ACL problem that follows a restart is logged all the same.
+   */
   private subscriberTrouble(error: unknown): void {
     // A client being shut down is not trouble worth a warning.
-    if (this.warnedSubscriber || this.closed || this.client?.status === 'end') return;
-    this.warnedSubscriber = true;
-    this.logger.warn(
-      { error: error instanceof Error ? error.message : String(error), channel: RESET_CHANNEL },
-      'Redis Pub/Sub for resets failed (an ACL must allow PUBLISH and SUBSCRIBE); refused keys are asked of Redis until it works',
-    );
+    if (this.closed || this.client?.status === 'end') return;
+    const kind = redisTrouble(error);
+    const suppressed = this.throttle.take(`pubsub-${kind}`);
+    if (suppressed === undefined) return;
+    const fields = {
+      error: error instanceof Error ? error.message : String(error),
+      channel: RESET_CHANNEL,
+      suppressed,
+    };
+    const after = 'refused keys are asked of Redis until it works again';
+    if (kind === 'connection') {
+      this.logger.warn(fields, `Redis connection for reset announcements (Pub/Sub) was lost; ${after}`);
+    } else if (kind === 'acl') {
+      this.logger.warn(
+        fields,
+        `Redis refused Pub/Sub for resets: an ACL must allow PUBLISH and SUBSCRIBE on channel ${RESET_CHANNEL}; ${after}`,
+      );
+    } else {
+      this.logger.warn(fields, `Redis Pub/Sub for resets failed; ${after}`);
+    }
   }
 
   /** Logs a failure of the client the store opened itself: throttled, as ioredis reports every attempt. */
