@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RATE_LIMIT_OUTCOMES, RATE_LIMIT_SOURCES } from '../../packages/core/src/telemetry/rate-limit-metrics.js';
 import { injectedPromtool, runPromtool } from '../../packages/core/src/telemetry/test-support/promtool.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,6 +57,45 @@ function metricLike(expr: string): string[] {
 function unknownNames(expr: string): string[] {
   return metricLike(expr).filter((name) => !metrics.has(name) && !records.includes(name));
 }
+
+/**
+ * The `outcome` and `source` values that the queries in `text` match on
+ * `tollgate_ratelimit_decisions_total` (=, != and =~ with alternatives), as `label=value` pairs.
+ */
+function decisionLabelValues(text: string): string[] {
+  const found: string[] = [];
+  for (const [, matchers] of text.matchAll(/tollgate_ratelimit_decisions_total\{([^}]*)\}/g)) {
+    for (const [, label, value] of (matchers as string).matchAll(/\b(outcome|source)\s*!?=~?\s*\\?"([^"\\]*)\\?"/g)) {
+      for (const one of (value as string).split('|')) found.push(`${label}=${one}`);
+    }
+  }
+  return found;
+}
+
+const KNOWN_DECISION_LABELS = new Set([
+  ...RATE_LIMIT_OUTCOMES.map((o) => `outcome=${o}`),
+  ...RATE_LIMIT_SOURCES.map((s) => `source=${s}`),
+]);
+
+describe('tollgate_ratelimit_decisions_total in the rules, their tests and the dashboard', () => {
+  it.each(['alerts/tollgate.rules.yml', 'alerts/tollgate.rules.test.yml', 'dashboards/grafana.json'])(
+    '%s matches only outcome and source values the metric has',
+    (path) => {
+      const values = decisionLabelValues(read(path));
+      expect(values.length).toBeGreaterThan(0);
+      expect(values.filter((v) => !KNOWN_DECISION_LABELS.has(v))).toEqual([]);
+    },
+  );
+
+  it('the fallback alert and the dashboard tell outcome and source apart', () => {
+    expect(decisionLabelValues(read('alerts/tollgate.rules.yml'))).toEqual(
+      expect.arrayContaining(['source=local', 'source=open', 'outcome=limited', 'outcome=store_error']),
+    );
+    const dashboard = read('dashboards/grafana.json');
+    expect(dashboard).toContain('sum by (outcome, source)');
+    expect(dashboard).toContain('sum by (limiter, source, outcome)');
+  });
+});
 
 describe('alerts/tollgate.rules.yml', () => {
   it('reads tollgate metric names from the sources', () => {

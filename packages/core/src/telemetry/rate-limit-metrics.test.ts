@@ -34,9 +34,9 @@ describe('decisionOutcome', () => {
   it.each([
     [true, 'store', 'allowed'],
     [false, 'store', 'limited'],
-    [true, 'local', 'fallback'],
-    [false, 'local', 'fallback'],
-    [true, 'open', 'fallback'],
+    [true, 'local', 'allowed'],
+    [false, 'local', 'limited'],
+    [true, 'open', 'allowed'],
     [false, 'closed', 'store_error'],
   ] as const)('allowed=%s from %s is %s', (allowed, source: DecisionSource, outcome: RateLimitOutcome) => {
     expect(decisionOutcome({ allowed, source })).toBe(outcome);
@@ -46,31 +46,39 @@ describe('decisionOutcome', () => {
     const limiter = new RateLimiter({ max: 1, window: '1m', name: 'api' });
     expect(decisionOutcome(await limiter.consume('client-a'))).toBe('allowed');
     expect(decisionOutcome(await limiter.consume('client-a'))).toBe('limited');
-    for (const [failMode, outcome] of [
-      ['local', 'fallback'],
-      ['open', 'fallback'],
-      ['closed', 'store_error'],
+    for (const [failMode, outcomes] of [
+      ['local', ['allowed', 'limited']],
+      ['open', ['allowed', 'allowed']],
+      ['closed', ['store_error', 'store_error']],
     ] as const) {
-      const failing = new RateLimiter({ max: 5, window: '1m', store: brokenStore, failMode, logger: silent });
-      expect(decisionOutcome(await failing.consume('client-b'))).toBe(outcome);
+      const failing = new RateLimiter({ max: 1, window: '1m', store: brokenStore, failMode, logger: silent });
+      const decisions = [await failing.consume('client-b'), await failing.consume('client-b')];
+      expect(decisions.map(decisionOutcome)).toEqual(outcomes);
+      expect(decisions.map((d) => d.source)).toEqual([failMode, failMode]);
     }
   });
 });
 
 describe('rate-limit metrics', () => {
-  it('counts decisions by limiter and outcome, and by nothing else', async () => {
+  it('counts decisions by limiter, outcome and source, and by nothing else', async () => {
     recordDecision('login', 'allowed');
     recordDecision('login', 'allowed');
     recordDecision('login', 'limited');
-    recordDecision('search', 'fallback');
-    recordDecision('search', 'store_error');
+    recordDecision('search', 'allowed', 'local');
+    recordDecision('search', 'limited', 'local');
+    recordDecision('search', 'store_error', 'closed');
     const out = await lines('tollgate_ratelimit_decisions_total');
-    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="allowed"} 2');
-    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="limited"} 1');
-    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="search",outcome="fallback"} 1');
-    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="search",outcome="store_error"} 1');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="allowed",source="store"} 2');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="limited",source="store"} 1');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="search",outcome="allowed",source="local"} 1');
+    expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="search",outcome="limited",source="local"} 1');
+    expect(out).toContain(
+      'tollgate_ratelimit_decisions_total{limiter="search",outcome="store_error",source="closed"} 1',
+    );
     for (const line of out.filter(Boolean))
-      expect(line).toMatch(/^tollgate_ratelimit_decisions_total\{limiter="[^"]*",outcome="[a-z_]+"\} \d+$/);
+      expect(line).toMatch(
+        /^tollgate_ratelimit_decisions_total\{limiter="[^"]*",outcome="(allowed|limited|store_error)",source="(store|local|open|closed)"\} \d+$/,
+      );
   });
 
   it('observes store latency in seconds per limiter', async () => {
@@ -101,9 +109,10 @@ describe('rate-limit metrics', () => {
   it('never throws into the limiter', () => {
     const report = vi.spyOn(defaultFailureLog, 'report').mockImplementation(() => {});
     expect(() => recordDecision('x', 'bogus' as RateLimitOutcome)).not.toThrow();
+    expect(() => recordDecision('x', 'allowed', 'bogus' as DecisionSource)).not.toThrow();
     expect(() => observeStoreLatency('x', Number.NaN)).not.toThrow();
     expect(() => recordEvictions('x', -1)).not.toThrow();
-    expect(report).toHaveBeenCalledTimes(3);
+    expect(report).toHaveBeenCalledTimes(4);
     report.mockRestore();
   });
 });

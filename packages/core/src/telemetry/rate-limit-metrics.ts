@@ -1,25 +1,27 @@
 import { Counter, Histogram } from 'prom-client';
-import type { Decision } from '../limiter/decision.js';
+import type { Decision, DecisionSource } from '../limiter/decision.js';
 import { BoundedValues } from './bounded-values.js';
 import { STORE_BUCKETS } from './buckets.js';
 import { defaultFailureLog } from './failure-log.js';
 import { addMetric } from './registry.js';
 
 /**
- * How a rate-limit decision was made:
- * - `allowed` / `limited`: the store answered, and admitted or refused the request;
- * - `fallback`: the store failed or was known down, and `failMode` `'local'` or `'open'` decided;
- * - `store_error`: the store failed and `failMode: 'closed'` refused the request (503).
+ * What a rate-limit decision did with the request, wherever it was made (see `DecisionSource`):
+ * - `allowed`: admitted;
+ * - `limited`: refused by a bucket (429), the store's or, during an outage, the local one;
+ * - `store_error`: refused because the store failed and `failMode: 'closed'` answers 503.
  */
-export type RateLimitOutcome = 'allowed' | 'limited' | 'store_error' | 'fallback';
+export type RateLimitOutcome = 'allowed' | 'limited' | 'store_error';
 
 /** Every value of the `outcome` label of `tollgate_ratelimit_decisions_total`. */
-export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze([
-  'allowed',
-  'limited',
-  'store_error',
-  'fallback',
-]);
+export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze(['allowed', 'limited', 'store_error']);
+
+/**
+ * Every value of the `source` label of `tollgate_ratelimit_decisions_total`: who made the
+ * decision, `decision.source`. `store` when the store answered; while it failed or its circuit
+ * was open, the `failMode`: `local` (an in-process bucket), `open` (allow) or `closed` (refuse).
+ */
+export const RATE_LIMIT_SOURCES: readonly DecisionSource[] = Object.freeze(['store', 'local', 'open', 'closed']);
 
 /**
  * Most distinct `limiter` (and `store`) label values. Limiter names come from configuration, so
@@ -27,10 +29,10 @@ export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze([
  */
 export const MAX_LIMITER_LABELS = 100;
 
-const decisions = new Counter<'limiter' | 'outcome'>({
+const decisions = new Counter<'limiter' | 'outcome' | 'source'>({
   name: 'tollgate_ratelimit_decisions_total',
-  help: 'Rate limit decisions, by limiter and outcome (allowed, limited, store_error, fallback).',
-  labelNames: ['limiter', 'outcome'],
+  help: 'Rate limit decisions, by limiter, outcome (allowed, limited, store_error) and source (store, local, open, closed).',
+  labelNames: ['limiter', 'outcome', 'source'],
   registers: [],
   collect() {
     flushTallies();
@@ -61,30 +63,54 @@ const tallies = new Map<string, DecisionTally>();
 const latencyChildren = new Map<string, Histogram.Internal<'limiter'>>();
 const evictionChildren = new Map<string, Counter.Internal>();
 
-/** The outcome of a limiter's decision, from where it came from (`decision.source`). */
+/** What a limiter's decision did with the request; where it came from is `decision.source`. */
 export function decisionOutcome(decision: Pick<Decision, 'allowed' | 'source'>): RateLimitOutcome {
-  switch (decision.source) {
-    case 'store':
-      return decision.allowed ? 'allowed' : 'limited';
-    case 'closed':
-      return 'store_error';
-    default:
-      return 'fallback';
-  }
+  if (decision.allowed) return 'allowed';
+  return decision.source === 'closed' ? 'store_error' : 'limited';
+}
+
+const SERIES: ReadonlyArray<readonly [RateLimitOutcome, DecisionSource]> = RATE_LIMIT_OUTCOMES.flatMap((outcome) =>
+  RATE_LIMIT_SOURCES.map((source) => [outcome, source] as const),
+);
+const OUTCOME_INDEX = indexOf(RATE_LIMIT_OUTCOMES);
+const SOURCE_INDEX = indexOf(RATE_LIMIT_SOURCES);
+
+function indexOf<T extends string>(values: readonly T[]): Readonly<Record<T, number>> {
+  return Object.fromEntries(values.map((v, i) => [v, i])) as Record<T, number>;
+}
+
+/** Where the (outcome, source) pair is counted in a tally: every pair has a slot, so the labels stay bounded. */
+function slot(outcome: RateLimitOutcome, source: DecisionSource): number {
+  return OUTCOME_INDEX[outcome] * RATE_LIMIT_SOURCES.length + SOURCE_INDEX[source];
 }
 
 /**
- * One limiter label's decisions since the last scrape. A decision is a plain increment here;
- * the counter gets the sums when it is collected: prom-client's labelled `inc` hashes the label
- * set on every call, which cost more than the whole decision on a memory store.
+ * One limiter label's decisions since the last scrape, one count per (outcome, source). A
+ * decision is a plain increment here; the counter gets the sums when it is collected:
+ * prom-client's labelled `inc` hashes the label set on every call, which cost more than the whole
+ * decision on a memory store.
  */
-export class DecisionTally implements Record<RateLimitOutcome, number> {
+export class DecisionTally {
+  /** Counts since the last scrape, at `slot(outcome, source)`. */
+  readonly counts: number[] = new Array<number>(SERIES.length).fill(0);
+
+  /**
+   * Counted by `tally[decisionOutcome(decision)] += 1`, which cannot say where the decision came
+   * from; exported without a `source`. Limiters count through `count(decision)` instead.
+   * @deprecated use `count(decision)`.
+   */
   allowed = 0;
+  /** @deprecated use `count(decision)`. */
   limited = 0;
+  /** @deprecated use `count(decision)`. */
   store_error = 0;
-  fallback = 0;
 
   constructor(readonly limiter: string) {}
+
+  /** Counts one decision under its outcome and its source. */
+  count(decision: Pick<Decision, 'allowed' | 'source'>): void {
+    (this.counts[slot(decisionOutcome(decision), decision.source)] as number) += 1;
+  }
 }
 
 /**
@@ -104,20 +130,32 @@ export function decisionTally(limiter: string): DecisionTally {
 
 function flushTallies(): void {
   for (const tally of tallies.values()) {
+    const { counts, limiter } = tally;
+    for (let i = 0; i < counts.length; i++) {
+      const count = counts[i] as number;
+      if (count === 0) continue;
+      counts[i] = 0;
+      const [outcome, source] = SERIES[i] as readonly [RateLimitOutcome, DecisionSource];
+      decisions.inc({ limiter, outcome, source }, count);
+    }
     for (const outcome of RATE_LIMIT_OUTCOMES) {
       const count = tally[outcome];
       if (count === 0) continue;
       tally[outcome] = 0;
-      decisions.inc({ limiter: tally.limiter, outcome }, count);
+      decisions.inc({ limiter, outcome }, count);
     }
   }
 }
 
-/** Counts one decision in `tollgate_ratelimit_decisions_total{limiter, outcome}`. Never throws. */
-export function recordDecision(limiter: string, outcome: RateLimitOutcome): void {
+/**
+ * Counts one decision in `tollgate_ratelimit_decisions_total{limiter, outcome, source}`: what it
+ * did with the request, and who made it (default `'store'`). Never throws.
+ */
+export function recordDecision(limiter: string, outcome: RateLimitOutcome, source: DecisionSource = 'store'): void {
   try {
     if (!RATE_LIMIT_OUTCOMES.includes(outcome)) throw new TypeError(`unknown rate limit outcome ${String(outcome)}`);
-    decisionTally(limiter)[outcome] += 1;
+    if (!RATE_LIMIT_SOURCES.includes(source)) throw new TypeError(`unknown rate limit source ${String(source)}`);
+    (decisionTally(limiter).counts[slot(outcome, source)] as number) += 1;
   } catch (error) {
     defaultFailureLog.report('recordDecision', error);
   }

@@ -27,6 +27,7 @@ describe('annotateRateLimit', () => {
       'tollgate.ratelimit.remaining': 9,
       'tollgate.ratelimit.limited': false,
       'tollgate.ratelimit.outcome': 'allowed',
+      'tollgate.ratelimit.source': 'store',
     });
     expect(JSON.stringify(span.attributes)).not.toContain('secret-client-key');
     expect(span.events.map((e) => e.name)).toEqual([RATE_LIMIT_EVENT]);
@@ -48,6 +49,32 @@ describe('annotateRateLimit', () => {
     expect(attributes['tollgate.ratelimit.outcome']).toBe('limited');
     expect(attributes['tollgate.ratelimit.retry_after_ms']).toBeGreaterThan(0);
     expect(attributes['tollgate.ratelimit.limiter']).toBeUndefined();
+  });
+
+  it('tells a refusal during an outage from an admission: outcome and source apart', async () => {
+    const broken = {
+      consume() {
+        throw new Error('connection refused');
+      },
+      peek() {
+        throw new Error('connection refused');
+      },
+      reset() {},
+    };
+    const silent = { info() {}, warn() {}, error() {} };
+    const limiter = new RateLimiter({ max: 1, window: '1m', store: broken, failMode: 'local', logger: silent });
+    const admitted = await limiter.consume('k');
+    const refused = await limiter.consume('k');
+    traceSpan('admitted', {}, () => annotateRateLimit(admitted));
+    traceSpan('refused', {}, () => annotateRateLimit(refused));
+    expect(tracing.span('admitted').attributes).toMatchObject({
+      'tollgate.ratelimit.outcome': 'allowed',
+      'tollgate.ratelimit.source': 'local',
+    });
+    expect(tracing.span('refused').attributes).toMatchObject({
+      'tollgate.ratelimit.outcome': 'limited',
+      'tollgate.ratelimit.source': 'local',
+    });
   });
 
   it('annotates the request server span when called inside telemetry, one event per limiter', async () => {

@@ -15,8 +15,10 @@ export const RateLimitAttributes = {
   REMAINING: 'tollgate.ratelimit.remaining',
   /** Whether the request was refused. */
   LIMITED: 'tollgate.ratelimit.limited',
-  /** `allowed`, `limited`, `store_error` or `fallback`, as in the decisions metric. */
+  /** `allowed`, `limited` or `store_error`, as the decisions metric's `outcome` label. */
   OUTCOME: 'tollgate.ratelimit.outcome',
+  /** Who decided: `store`, or during an outage `local`, `open` or `closed`, as the metric's `source` label. */
+  SOURCE: 'tollgate.ratelimit.source',
   /** Milliseconds until the request could succeed; only on a refused request. */
   RETRY_AFTER_MS: 'tollgate.ratelimit.retry_after_ms',
 } as const;
@@ -43,6 +45,7 @@ export function annotateRateLimit(
       [RateLimitAttributes.REMAINING]: decision.remaining,
       [RateLimitAttributes.LIMITED]: !decision.allowed,
       [RateLimitAttributes.OUTCOME]: decisionOutcome(decision),
+      [RateLimitAttributes.SOURCE]: decision.source,
     };
     if (limiter !== undefined) attributes[RateLimitAttributes.LIMITER] = limiter;
     if (!decision.allowed) attributes[RateLimitAttributes.RETRY_AFTER_MS] = Math.ceil(decision.retryAfterMs);

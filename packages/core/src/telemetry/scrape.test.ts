@@ -98,13 +98,17 @@ describe('scrapeMetrics', () => {
     expect(open.contentType).toBe(OPENMETRICS_CONTENT_TYPE);
     expect(open.body.endsWith('# EOF\n')).toBe(true);
     expect(open.body).toContain('# TYPE tollgate_ratelimit_decisions counter');
-    expect(open.body).toContain('tollgate_ratelimit_decisions_total{limiter="om-test",outcome="allowed"} 1');
+    expect(open.body).toContain(
+      'tollgate_ratelimit_decisions_total{limiter="om-test",outcome="allowed",source="store"} 1',
+    );
     expect(open.body).not.toContain('_total_total');
 
     // prom-client's OpenMetrics renderer renames counters in place; the views keep that from leaking.
     const text = await scrapeMetrics();
     expect(text.body).toContain('# TYPE tollgate_ratelimit_decisions_total counter');
-    expect(text.body).toContain('tollgate_ratelimit_decisions_total{limiter="om-test",outcome="allowed"} 1');
+    expect(text.body).toContain(
+      'tollgate_ratelimit_decisions_total{limiter="om-test",outcome="allowed",source="store"} 1',
+    );
     expect(register.getSingleMetric('tollgate_ratelimit_decisions_total')).toBeDefined();
   });
 
