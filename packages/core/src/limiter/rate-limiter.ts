@@ -22,6 +22,7 @@ import { covers } from './bucket.js';
 import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
 import { isPromiseLike } from './is-promise-like.js';
+import { claimName } from './name-registry.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import { StoreHealth } from './store-health.js';
 import { withTimeout } from './timeout.js';
@@ -32,7 +33,11 @@ export type FailMode = 'local' | 'open' | 'closed';
 interface CommonOptions {
   /** Where buckets live (default: a new `MemoryStore`). One store can serve many limiters. */
   store?: Store;
-  /** Names the limiter's keys; limiters with different names never share buckets. */
+  /**
+   * Names the limiter's keys; limiters with different names never share buckets. Limiters with
+   * the same name (on one store, under one prefix) do, so they must have the same policies: a
+   * second live limiter with the same name and other policies is refused when built.
+   */
   name?: string;
   /** First segment of every store key (default `'tollgate'`). */
   prefix?: string;
@@ -165,6 +170,8 @@ export class RateLimiter {
       initCircuitMetrics(label);
     }
     this.unitCosts = Object.freeze(this.policies.map(() => 1));
+    // Last, once every option is valid: a refused limiter must not hold the name.
+    if (this.name !== undefined) claimName(this.store, this.keyPrefix, this.name, this.policies, this);
     // The parsed configuration cannot change after validation (name, policies, failMode, timeoutMs…).
     Object.freeze(this);
   }
