@@ -47,6 +47,12 @@ describe('tollgate CLI: arguments and connection errors (no Redis needed)', () =
     [['reset', 'k', '--redis-url', 'redis://h'], /which limiter\? Give --name/],
     [['status', 'nope', '--redis-url', 'redis://h', '--ip', '--name', 'a'], /"nope" is not an IP address/],
     [['status', 'k', '--redis-url', 'redis://h', '--timeout', '0', '--name', 'a'], /--timeout "0"/],
+    [
+      ['usage', '--redis-url', 'redis://h', '--timeout', '1.5'],
+      /--timeout "1\.5" is not a whole number from 1 to 600000/,
+    ],
+    [['usage', '--redis-url', 'redis://h', '--timeout', '3s'], /--timeout "3s" is not a whole number/],
+    [['reset', 'k', '--all', '--redis-url', 'redis://h', '--timeout', '600001'], /--timeout "600001"/],
   ])('usage error for %j: exit 2, one line', async (args, pattern) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
@@ -68,7 +74,7 @@ describe('tollgate CLI: arguments and connection errors (no Redis needed)', () =
     expectOneLineError(result, /"ftp:\/\/x" is not a Redis URL/);
   });
 
-  it('an unreachable Redis: exit 1 at once, one line, the password never shown', async () => {
+  it('an unreachable Redis: exit 3 at once, one line, the password never shown', async () => {
     const port = await freePort();
     const result = await runCli([
       'status',
@@ -78,7 +84,7 @@ describe('tollgate CLI: arguments and connection errors (no Redis needed)', () =
       '--redis-url',
       `redis://ops:hunter2@127.0.0.1:${port}`,
     ]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expectOneLineError(
       result,
       new RegExp(`cannot reach Redis at redis://ops:\\*\\*\\*@127\\.0\\.0\\.1:${port}.*connection refused`),
@@ -87,9 +93,9 @@ describe('tollgate CLI: arguments and connection errors (no Redis needed)', () =
     expect(result.ms).toBeLessThan(5_000);
   });
 
-  it('an unknown host: exit 1, one line', async () => {
+  it('an unknown host: exit 3, one line', async () => {
     const result = await runCli(['usage', '--redis-url', 'redis://no-such-host.invalid:6379']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expectOneLineError(result, /cannot reach Redis at redis:\/\/no-such-host\.invalid:6379.*host not found/);
   });
 });
@@ -132,7 +138,7 @@ describe.skipIf(!redis.server || !redis.binary)('tollgate CLI: a Redis that hang
         '--timeout',
         '500',
       ]);
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(3);
       expectOneLineError(result, /cannot reach Redis at .*: no answer within 500 ms/);
       expect(result.ms).toBeLessThan(5_000);
     } finally {

@@ -33,7 +33,8 @@ Which key (status, reset): <key> is the key the limiter was given, unless
 usage:
   --days <n>           Days to report, today included (default 7, at most 31)
 
-Exit status: 0 done, 1 failed (Redis unreachable, no such limiter or key), 2 bad arguments.
+Exit status: 0 done (nothing to reset included), 1 failed (no such limiter or key, not a bucket,
+refused by Redis), 2 bad arguments, 3 Redis unreachable or not answering within --timeout.
 
 Examples:
   tollgate status 203.0.113.7 --ip --name login --redis-url redis://cache:6379

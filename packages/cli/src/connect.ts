@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
-import { CliError, EXIT_USAGE } from './errors.js';
+import { CliError, EXIT_UNREACHABLE, EXIT_USAGE } from './errors.js';
+import { unreachableReason } from './unreachable.js';
 
 export type Client = Redis | Cluster;
 
@@ -7,6 +8,8 @@ export type Client = Redis | Cluster;
 export interface Connected {
   readonly client: Client;
   readonly shown: string;
+  /** How long any command may take (--timeout). */
+  readonly timeoutMs: number;
   close(): void;
 }
 
@@ -72,9 +75,9 @@ export async function connect(raw: string, timeoutMs: number): Promise<Connected
     clusterEnabled = /^cluster_enabled:1/m.test(await single.info('cluster'));
   } catch (error) {
     single.disconnect();
-    throw new CliError(`Redis at ${shown} failed: ${describe(error)}`);
+    throw redisFailure(error, shown, timeoutMs);
   }
-  if (!clusterEnabled) return { client: single, shown, close: () => single.disconnect() };
+  if (!clusterEnabled) return { client: single, shown, timeoutMs, close: () => single.disconnect() };
 
   single.disconnect();
   const redisOptions = {
@@ -92,7 +95,7 @@ export async function connect(raw: string, timeoutMs: number): Promise<Connected
   });
   const clusterFailure = await open(cluster, `the Redis Cluster at ${shown}`, timeoutMs);
   if (clusterFailure !== undefined) throw clusterFailure;
-  return { client: cluster, shown, close: () => cluster.disconnect() };
+  return { client: cluster, shown, timeoutMs, close: () => cluster.disconnect() };
 }
 
 /** Opens `client`; on failure disconnects it and returns the error to throw. */
@@ -110,7 +113,7 @@ async function open(client: Client, shown: string, timeoutMs: number): Promise<C
     const result = await Promise.race([client.connect().then(() => 'ok' as const), timedOut]);
     if (result === 'ok') return undefined;
     client.disconnect();
-    return new CliError(`cannot reach Redis at ${shown}: no answer within ${timeoutMs} ms`);
+    return new CliError(`cannot reach Redis at ${shown}: no answer within ${timeoutMs} ms`, EXIT_UNREACHABLE);
   } catch (error) {
     client.disconnect();
     const reason = cause ?? error;
@@ -119,10 +122,24 @@ async function open(client: Client, shown: string, timeoutMs: number): Promise<C
       return new CliError(`Redis at ${shown} requires a password: give it in the URL, redis://:PASSWORD@host:port`);
     }
     if (message.startsWith('WRONGPASS')) return new CliError(`Redis at ${shown} refused the user name or password`);
+    const unreachable = unreachableReason(reason, timeoutMs);
+    if (unreachable !== undefined)
+      return new CliError(`cannot reach Redis at ${shown}: ${unreachable}`, EXIT_UNREACHABLE);
     return new CliError(`cannot reach Redis at ${shown}: ${describe(reason)}`);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A failed command as the CLI reports it: Redis unreachable or not answering in time (exit 3),
+ * or anything else Redis answered (exit 1), naming the server either way.
+ */
+export function redisFailure(error: unknown, shown: string, timeoutMs: number): CliError {
+  if (error instanceof CliError) return error;
+  const unreachable = unreachableReason(error, timeoutMs);
+  if (unreachable !== undefined) return new CliError(`Redis at ${shown} failed: ${unreachable}`, EXIT_UNREACHABLE);
+  return new CliError(`Redis at ${shown} failed: ${describe(error).replace(/^tollgate: /, '')}`);
 }
 
 export function describe(error: unknown): string {

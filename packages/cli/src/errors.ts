@@ -1,6 +1,11 @@
-/** Exit codes: 0 success, 1 a failure (Redis unreachable, no such limiter or key), 2 a usage error. */
+/**
+ * Exit codes: 0 success; 1 a failure Redis answered with (no such limiter, not a bucket, a wrong
+ * password); 2 a usage error; 3 Redis unreachable or not answering within --timeout, the one a
+ * script may retry.
+ */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_UNREACHABLE = 3;
 
 /** A failure the CLI reports as one line on stderr, then exits with `exitCode`. */
 export class CliError extends Error {

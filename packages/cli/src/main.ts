@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { HELP, type KeySpec, parseCommand } from './args.js';
 import { type BucketStatus, type ResetResult, reset, status, validate } from './buckets.js';
-import { type Connected, connect, describe, parseRedisUrl } from './connect.js';
+import { type Connected, connect, describe, parseRedisUrl, redisFailure } from './connect.js';
 import { CliError, EXIT_FAILURE, oneLine } from './errors.js';
 import { count, duration, table } from './table.js';
 import { formatUsage, usage, validateUsagePrefix } from './usage.js';
@@ -55,7 +55,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.out(command.json ? json(one ? done[0] : done) : formatReset(done, command.prefix, key));
     }
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    // Once connected, a failure is Redis's: named, and told apart when it did not answer (exit 3).
+    const error = connected === undefined ? caught : redisFailure(caught, connected.shown, connected.timeoutMs);
     const message = error instanceof CliError || isTollgateError(error) ? (error as Error).message : describe(error);
     io.err(`tollgate: ${oneLine(message.replace(/^tollgate: /, ''))}\n`);
     return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
