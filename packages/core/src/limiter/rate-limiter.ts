@@ -12,12 +12,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
 import { initCircuitMetrics, recordCircuitTransition } from '../telemetry/circuit-metrics.js';
-import {
-  type DecisionTally,
-  decisionOutcome,
-  decisionTally,
-  observeStoreLatency,
-} from '../telemetry/rate-limit-metrics.js';
+import { type DecisionTally, decisionTally, observeStoreLatency } from '../telemetry/rate-limit-metrics.js';
 import { covers } from './bucket.js';
 import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
@@ -333,7 +328,7 @@ export class RateLimiter {
   ): Decision {
     if (result === undefined) {
       const unlimited = unlimitedDecision(this.policies, source === 'open', source);
-      if (op === CONSUME) this.tally[decisionOutcome(unlimited)] += 1;
+      if (op === CONSUME) this.tally.count(unlimited);
       return unlimited;
     }
     if (op === PEEK) {
@@ -342,7 +337,7 @@ export class RateLimiter {
       return buildDecision(this.policies, result.tokens, costs, allowed, source);
     }
     const decision = buildDecision(this.policies, result.tokens, costs, result.allowed, source);
-    this.tally[decisionOutcome(decision)] += 1;
+    this.tally.count(decision);
     return decision;
   }
 }
