@@ -250,6 +250,15 @@ describe('dashboards/grafana.json', () => {
     expect(all).toContain('outcome="limited"');
   });
 
+  it('says next to the 429s by route panel when a refusal cannot name its route (issue 12 item 7)', () => {
+    const panel = graphs.find((p) => p.title === '429 responses by route') as Panel & { description?: string };
+    expect(panel.targets?.[0]?.expr).toContain('http_response_status_code="429"');
+    for (const words of ['_UNMATCHED', 'sub-app', 'koa-mount', 'no route matches']) {
+      expect(panel.description).toContain(words);
+    }
+    expect(read('docs/telemetry.md')).toContain('**The route of a 429.**');
+  });
+
   it.skipIf(!hasPromtool)('has only valid PromQL: every query passes promtool as a recording rule', () => {
     const rules = graphs.flatMap((p) =>
       (p.targets ?? []).map((t) => {
