@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../stores/memory-store.js';
-import { covers, EPSILON, firstReady, msUntil, refill, wholeTokens } from './bucket.js';
+import { covers, EPSILON, firstReady, msUntil, msUntilSurely, refill, wholeTokens } from './bucket.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /** Allows for the EPSILON admission tolerance accumulated over a sequence of debits. */
@@ -124,6 +124,38 @@ describe('msUntil in constant time (issue 13, item 4)', () => {
     const { rate, reads } = countingRate(0.001);
     expect(msUntil(0, 11, 10, rate)).toBe(Number.POSITIVE_INFINITY);
     expect(reads()).toBeLessThanOrEqual(120);
+  });
+});
+
+describe('msUntilSurely', () => {
+  it('is msUntil, or one millisecond more where the margin for rounding needs it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 999_999_999_999 }),
+        fc.integer({ min: 1, max: 999_999_999_999 }),
+        fc.integer({ min: 1, max: 2 ** 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (capacity, max, windowMs, f, g) => {
+          const rate = max / windowMs;
+          fc.pre(capacity / rate <= 2 ** 40);
+          const tokens = f * capacity;
+          const target = g * capacity;
+          const exact = msUntil(tokens, target, capacity, rate);
+          const sure = msUntilSurely(tokens, target, capacity, rate);
+          expect(sure === exact || sure === exact + 1).toBe(true);
+          expect(covers(refill(tokens, 0, sure, capacity, rate), target)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('ends, as msUntil does, for balances no refill can make up', () => {
+    expect(msUntilSurely(Number.NaN, 1, 10, 0.001)).toBe(Number.POSITIVE_INFINITY);
+    expect(msUntilSurely(0, 11, 10, 0.001)).toBe(Number.POSITIVE_INFINITY);
+    expect(msUntilSurely(-1e300, 1, 10, 0.001)).toBeGreaterThan(2 ** 52);
+    expect(msUntilSurely(5, 3, 10, 0.01)).toBe(0);
   });
 });
 

@@ -41,6 +41,33 @@ export function msUntil(tokens: number, target: number, capacity: number, ratePe
 }
 
 /**
+ * Relative rounding that separates two refills of one bucket to the same moment: from the stored
+ * state (`held` at `since`, as the store computes it on the next call) and from the balance a
+ * decision reported (`tokens` at `now`, refilled since). Each is a few roundings of numbers no
+ * larger than the capacity and the balance, so they differ by less than 2^-49 of those; twice
+ * that is the margin.
+ */
+const ROUNDING_MARGIN = 2 ** -48;
+
+/**
+ * As `msUntil`, for a caller that waits and then asks the store again: the store refills from
+ * the state it holds, not from `tokens`, and its rounding can fall a hair short of `msUntil`'s
+ * (up to a few units in the last place, more than `EPSILON` once the capacity passes a few
+ * million), so the wait is the first millisecond at which the balance covers `target` with that
+ * margin to spare. At most a millisecond longer than `msUntil`, and within the policy bounds only
+ * then; a caller that waits exactly this long is admitted.
+ */
+export function msUntilSurely(tokens: number, target: number, capacity: number, ratePerMs: number): number {
+  const ms = msUntil(tokens, target, capacity, ratePerMs);
+  if (ms === 0 || !(ms < UNRESOLVED_MS)) return ms;
+  const margin = (capacity + Math.abs(tokens)) * ROUNDING_MARGIN;
+  // Unclamped: a balance that reaches the capacity by the stored state's rounding may miss it by
+  // the other's, and a target at the capacity is then covered only by EPSILON, not by the cap.
+  const sure = (wait: number) => covers(tokens + wait * ratePerMs - margin, target);
+  return sure(ms) ? ms : firstReady(ms + 1, sure);
+}
+
+/**
  * The least whole number `ms >= 1` for which `ready(ms)` holds, given a `guess` near it and a
  * `ready` that is monotone (false, then true for good). Steps away from the guess by doubling
  * strides, then halves the bracket: about 2 × log2(error) + 2 calls, so a guess off by rounding

@@ -1,4 +1,4 @@
-import { msUntil, wholeTokens } from './bucket.js';
+import { msUntilSurely, wholeTokens } from './bucket.js';
 import type { Policy } from './policy.js';
 
 /** Where a decision came from: the store, or a fallback while the store was failing. */
@@ -48,12 +48,13 @@ export function buildDecision(
     const policy = policies[i] as Policy;
     const t = tokens[i] ?? policy.capacity;
     const cost = costs[i] ?? 0;
-    const wait = allowed ? 0 : msUntil(t, cost, policy.capacity, policy.ratePerMs);
+    // Waits a caller acts on: waiting one, it finds the store's own refill done (msUntilSurely).
+    const wait = allowed ? 0 : msUntilSurely(t, cost, policy.capacity, policy.ratePerMs);
     const status: PolicyStatus = {
       policy,
       allowed: wait === 0,
       remaining: wholeTokens(t),
-      resetMs: msUntil(t, policy.capacity, policy.capacity, policy.ratePerMs),
+      resetMs: msUntilSurely(t, policy.capacity, policy.capacity, policy.ratePerMs),
       retryAfterMs: wait,
     };
     statuses.push(status);
