@@ -112,16 +112,19 @@ describe('RateLimiter options are read from own properties only', () => {
     expect(limiter.circuit?.config).toEqual({ failures: 5, minOpenMs: 1000, maxOpenMs: 30_000 });
   });
 
-  it('the parsed configuration is frozen', () => {
-    const limiter = new RateLimiter({ max: 2, window: '1m' });
-    expect(Object.isFrozen(limiter)).toBe(true);
+  it('the parsed configuration is read-only', () => {
+    const limiter = new RateLimiter({ max: 2, window: '1m', name: 'n' });
     expect(Object.isFrozen(limiter.policies)).toBe(true);
-    expect(() => {
-      (limiter as { timeoutMs: number }).timeoutMs = 1;
-    }).toThrow(TypeError);
+    for (const field of ['timeoutMs', 'failMode', 'name', 'policies', 'store']) {
+      expect(() => {
+        (limiter as unknown as Record<string, unknown>)[field] = undefined;
+      }, field).toThrow(TypeError);
+    }
+    expect(limiter.timeoutMs).toBe(500);
+    expect(limiter.name).toBe('n');
   });
 
-  it('a frozen limiter still makes its local fallback store when the store fails', async () => {
+  it('a limiter with read-only fields still makes its local fallback store when the store fails', async () => {
     const failing: Store = {
       consume: () => Promise.reject(new Error('down')),
       peek: () => Promise.reject(new Error('down')),

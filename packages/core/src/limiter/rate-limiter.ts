@@ -120,7 +120,7 @@ export class RateLimiter {
   private readonly target: Store;
   private readonly keyPrefix: string;
   private readonly unitCosts: readonly number[];
-  /** The in-process fallback store, made on first need (a holder, as the limiter is frozen). */
+  /** The in-process fallback store, made on first need (a holder, as the limiter's fields are read-only). */
   private readonly fallbackStore: { local?: MemoryStore } = {};
   private readonly tally: DecisionTally;
 
@@ -167,8 +167,10 @@ export class RateLimiter {
     this.unitCosts = Object.freeze(this.policies.map(() => 1));
     // Last, once every option is valid: a refused limiter must not hold the name.
     if (this.name !== undefined) claimName(this.store, this.keyPrefix, this.name, this.policies, this);
-    // The parsed configuration cannot change after validation (name, policies, failMode, timeoutMs…).
-    Object.freeze(this);
+    // The parsed configuration cannot change after validation (name, policies, failMode,
+    // timeoutMs, store…): every field becomes read-only. The instance itself is not frozen, so
+    // instrumentation may still wrap a method such as `decide` on it.
+    for (const field of Object.keys(this)) Object.defineProperty(this, field, { writable: false, configurable: false });
   }
 
   /** Takes `cost` tokens from every bucket of `key` if all of them have enough; else takes none. */
