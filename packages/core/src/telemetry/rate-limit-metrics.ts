@@ -94,17 +94,6 @@ export class DecisionTally {
   /** Counts since the last scrape, at `slot(outcome, source)`. */
   readonly counts: number[] = new Array<number>(SERIES.length).fill(0);
 
-  /**
-   * Counted by `tally[decisionOutcome(decision)] += 1`, which cannot say where the decision came
-   * from; exported without a `source`. Limiters count through `count(decision)` instead.
-   * @deprecated use `count(decision)`.
-   */
-  allowed = 0;
-  /** @deprecated use `count(decision)`. */
-  limited = 0;
-  /** @deprecated use `count(decision)`. */
-  store_error = 0;
-
   constructor(readonly limiter: string) {}
 
   /** Counts one decision under its outcome and its source. */
@@ -137,12 +126,6 @@ function flushTallies(): void {
       counts[i] = 0;
       const [outcome, source] = SERIES[i] as readonly [RateLimitOutcome, DecisionSource];
       decisions.inc({ limiter, outcome, source }, count);
-    }
-    for (const outcome of RATE_LIMIT_OUTCOMES) {
-      const count = tally[outcome];
-      if (count === 0) continue;
-      tally[outcome] = 0;
-      decisions.inc({ limiter, outcome }, count);
     }
   }
 }
