@@ -3,6 +3,7 @@ import { HELP, type KeySpec, parseCommand } from './args.js';
 import { type BucketStatus, type ResetResult, reset, status, validate } from './buckets.js';
 import { type Connected, connect, describe, parseRedisUrl, redisFailure } from './connect.js';
 import { CliError, EXIT_FAILURE, oneLine } from './errors.js';
+import { evictionWarning } from './eviction.js';
 import { count, duration, table } from './table.js';
 import { formatUsage, usage, validateUsagePrefix } from './usage.js';
 
@@ -48,6 +49,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     // With a limiter named, one result; without (status of every limiter, reset --all), a list.
     const one = command.limiter.kind !== 'any';
     if (command.command === 'status') {
+      const warning = await evictionWarning(connected.client, connected.shown, connected.timeoutMs);
+      if (warning !== undefined) io.err(`tollgate: warning: ${oneLine(warning)}\n`);
       const found = await status(connected.client, command.limiter, key, command.prefix);
       io.out(command.json ? json(one ? found[0] : found) : formatStatus(found));
     } else {
