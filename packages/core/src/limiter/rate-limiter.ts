@@ -86,7 +86,7 @@ export const RATE_LIMITER_OPTIONS: ReadonlySet<string> = new Set([
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Policies per limiter, at most: a MemoryStore holds keys of at most this many bucket counts. */
+/** Policies per limiter, at most: a MemoryStore holds at most this many buckets per key. */
 const MAX_POLICIES = 32;
 
 /** What a store call does: take tokens, or only read them. */
