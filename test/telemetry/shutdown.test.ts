@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, setupTelemetry } from '@tollgate/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { type OtlpReceiver, startOtlpReceiver } from '../../packages/core/src/te
  * OTLP receiver, and a real signal: the process must flush its span and then exit.
  */
 const APP = fileURLToPath(new URL('./fixtures/shutdown-app.mjs', import.meta.url));
-const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The OTLP exporter's own timeout: a bounded exit must come well before it. */
 const EXPORTER_TIMEOUT_MS = 10_000;
 
@@ -149,16 +150,22 @@ describe('setupTelemetry({ shutdownOnSignals })', () => {
 });
 
 describe("the README's shutdown by hand", () => {
-  it('is the handler this app runs', () => {
-    const source = readFileSync(APP, 'utf8');
-    const snippet = /\/\/ snippet-start.*\n([\s\S]*?)\s*\/\/ snippet-end/.exec(source)?.[1];
+  // Compared line by line, with runs of spaces collapsed: READMEs align their comments.
+  const normal = (text: string) => text.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+  const codeOf = (path: string) => (readFileSync(join(ROOT, path), 'utf8').match(/```[\s\S]*?```/g) ?? []).join('\n');
+
+  it('README.md shows the handler this app runs', () => {
+    const snippet = /\/\/ snippet-start.*\n([\s\S]*?)\s*\/\/ snippet-end/.exec(readFileSync(APP, 'utf8'))?.[1];
     expect(snippet).toBeDefined();
-    const lines = (snippet as string).split('\n').map((l) => l.trim());
-    const readme = readFileSync(README, 'utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .join('\n');
-    expect(readme).toContain(lines.join('\n'));
+    expect(normal(codeOf('README.md')).join('\n')).toContain(normal(snippet as string).join('\n'));
+  });
+
+  it.each(['README.md', 'docs/telemetry.md'])('%s has no flush-only SIGTERM handler in its code', (path) => {
+    // The prose may still name it, as the mistake it is.
+    expect(codeOf(path)).not.toMatch(
+      /process\.(on|once)\('SIG(TERM|INT)',\s*\(\)\s*=>\s*(void\s+)?\w+\.shutdown\(\)\)/,
+    );
+    expect(codeOf(path)).toMatch(/shutdown\(\)\.finally\(\(\) => process\.exit\(0\)\)/);
   });
 
   it('on SIGTERM: drains, exports the pending span, then exits 0', async () => {
