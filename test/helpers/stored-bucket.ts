@@ -8,3 +8,12 @@ export function decode(value: Buffer, buckets: number) {
     spec: value.subarray(16 + 8 * buckets).toString('latin1'),
   };
 }
+
+/** The bytes of a stored bucket set, as the script writes them (for tests that plant a state). */
+export function encode(state: { expires: number; since: number; tokens: readonly number[]; spec: string }): Buffer {
+  const head = Buffer.alloc(16 + 8 * state.tokens.length);
+  head.writeDoubleLE(state.expires, 0);
+  head.writeDoubleLE(state.since, 8);
+  for (const [i, t] of state.tokens.entries()) head.writeDoubleLE(t, 16 + 8 * i);
+  return Buffer.concat([head, Buffer.from(state.spec, 'latin1')]);
+}

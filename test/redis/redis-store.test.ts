@@ -51,7 +51,8 @@ describe.skipIf(!redis.server)('RedisStore on a real Redis', () => {
     expect((await login.consume('k')).remaining).toBe(1);
     expect(await client.type(login.keyFor('k'))).toBe('string');
 
-    // A second policy joins the named limiter: the first keeps its tokens, the new one starts full.
+    // A second policy joins the named limiter (a new release, so another process's store): the
+    // first keeps its tokens, the new one starts full.
     const both = new RateLimiter({
       policies: [
         { max: 100, window: '1d' },
@@ -59,7 +60,7 @@ describe.skipIf(!redis.server)('RedisStore on a real Redis', () => {
       ],
       prefix,
       name: 'login',
-      store,
+      store: new RedisStore({ client }),
     });
     expect((await both.consume('k')).policies.map((p) => p.remaining)).toEqual([99, 0]);
   });

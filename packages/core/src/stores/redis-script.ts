@@ -27,7 +27,9 @@ import { createHash } from 'node:crypto';
  * or would expire before its buckets are full again, and then with slack (up to a minute) so that
  * a busy key is not re-timed on every call. The server clock is read (TIME) only when the caller
  * asks, to learn its offset; a clock that lags never moves `since` back (`now` is at least
- * `since`). A lagging estimate is harmless while a bucket refills (the refill is linear in time,
+ * `since`), except that a `since` more than a second past the latest the server's clock can be
+ * (`upper`) was written before the server's clock stepped back, and is taken as now: a backward
+ * step then costs a client its bucket's normal refill time, not the length of the step. A lagging estimate is harmless while a bucket refills (the refill is linear in time,
  * so the lag is made up by the next caller), but not where the arithmetic bends: a bucket that is
  * new or refilled to its capacity is full from whenever, so such a write is stamped with the
  * latest the server's clock can be (`upper`), never earlier. Otherwise the next caller, with a
@@ -67,7 +69,36 @@ else
     upper = now
   end
 end
+-- A stored time further ahead than any clock estimate can be (their slack is a round trip or
+-- so) was written before the server's clock stepped back: it is taken as now, so the step costs
+-- the bucket no more than its normal refill time, not the length of the step.
+local ahead = upper + 1000
 local v = redis.pcall('GET', key)
+
+-- Writes the tokens of a set whose time was ahead, timed now and expiring from now: a call that
+-- writes nothing else (a refusal, a peek) would otherwise find the stale time again.
+local function restamp(tokens)
+  local need = 0
+  local slack = 0
+  for i = 1, #tokens do
+    local cap = ARGV[i * 3] + 0
+    local rate = ARGV[i * 3 + 1] + 0
+    if not (tokens[i] >= cap - 1e-9) then
+      local ms = (cap - tokens[i]) / rate
+      if ms > need then need = ms end
+      ms = cap / rate
+      if ms > slack then slack = ms end
+    end
+  end
+  if need == 0 then
+    redis.call('DEL', key)
+    return
+  end
+  if slack > 60000 then slack = 60000 end
+  local expires = math.ceil(now + need + 1 + slack)
+  local out = struct.pack('<' .. string.rep('d', #tokens + 2), expires, now, unpack(tokens))
+  redis.call('SET', key, out .. spec, 'PX', string.format('%d', expires - now))
+end
 
 if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 25)) then
   local cap = ARGV[3] + 0
@@ -76,8 +107,14 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
   if argc == 5 then value = ARGV[5] + 0 end
   local expires, since, held, t
   local stamp = now
+  local stepped = false
   if v then
     expires, since, held = struct.unpack('<ddd', v)
+    if since > ahead then
+      since = now
+      expires = 0
+      stepped = true
+    end
     if now < since then now = since end
     stamp = now
     t = held + (now - since) * rate
@@ -92,6 +129,7 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
     stamp = upper
   end
   if mode == 'p' or (mode == 'c' and not (t >= value - 1e-9)) then
+    if stepped then restamp({ t }) end
     return { 0, timed, now, since, string.format('%.17g', held) }
   end
   local left
@@ -168,6 +206,12 @@ elseif v then
     for i = 1, n do held[i] = byId[ids[i]] end
   end
 end
+local stepped = false
+if since ~= nil and since > ahead then
+  since = now
+  expires = nil
+  stepped = true
+end
 if since ~= nil and now < since then now = since end
 local tokens = {}
 local allowed = true
@@ -185,6 +229,7 @@ for i = 1, n do
   if mode == 'c' and not (t >= values[i] - 1e-9) then allowed = false end
 end
 if mode == 'p' or not allowed then
+  if stepped then restamp(tokens) end
   local reply = { 0, timed, now, since or now }
   for i = 1, n do reply[i + 4] = string.format('%.17g', held[i] or tokens[i]) end
   return reply

@@ -62,4 +62,26 @@ describe('ServerClock', () => {
     const local = 1_500;
     expect(clock.upperBound(local) - clock.lowerBound(local)).toBeLessThanOrEqual(6);
   });
+
+  it('follows a server clock that was stepped back at its next sample, not one or two epochs later', () => {
+    const clock = new ServerClock();
+    const offset = 1_700_000_000_000;
+    for (let t = 0; t < 5_000; t += SYNC_INTERVAL_MS) clock.sample(t, t + 1, t + offset);
+    // The server's clock steps back an hour.
+    const stepped = offset - 3_600_000;
+    clock.sample(5_000, 5_001, 5_000 + stepped);
+    expect(clock.lowerBound(5_002)).toBeLessThanOrEqual(5_002 + stepped);
+    expect(clock.lowerBound(5_002)).toBeGreaterThanOrEqual(5_002 + stepped - 2);
+    expect(clock.upperBound(5_002)).toBeLessThanOrEqual(5_002 + stepped + 2);
+  });
+
+  it('follows a server clock that was stepped forward at its next sample', () => {
+    const clock = new ServerClock();
+    const offset = 1_700_000_000_000;
+    for (let t = 0; t < 5_000; t += SYNC_INTERVAL_MS) clock.sample(t, t + 1, t + offset);
+    const stepped = offset + 3_600_000;
+    clock.sample(5_000, 5_001, 5_000 + stepped);
+    expect(clock.upperBound(5_002)).toBeGreaterThanOrEqual(5_002 + stepped);
+    expect(clock.lowerBound(5_002)).toBeGreaterThanOrEqual(5_002 + stepped - 2);
+  });
 });

@@ -41,15 +41,25 @@ export class ServerClock {
 
   /** Records a call that read the server's TIME. */
   sample(sentAt: number, receivedAt: number, serverMs: number): void {
-    if (receivedAt - this.epochStart > EPOCH_MS) {
+    const low = serverMs - receivedAt;
+    const high = serverMs + 1 - sentAt;
+    if (low > Math.min(this.high, this.previousHigh) || high < Math.max(this.low, this.previousLow)) {
+      // No single offset fits this sample and the earlier ones: the server's clock was stepped.
+      // The old samples describe a clock that no longer exists; follow the new one at once.
+      this.low = Number.NEGATIVE_INFINITY;
+      this.high = Number.POSITIVE_INFINITY;
+      this.previousLow = Number.NEGATIVE_INFINITY;
+      this.previousHigh = Number.POSITIVE_INFINITY;
+      this.epochStart = receivedAt;
+    } else if (receivedAt - this.epochStart > EPOCH_MS) {
       this.previousLow = this.low;
       this.previousHigh = this.high;
       this.low = Number.NEGATIVE_INFINITY;
       this.high = Number.POSITIVE_INFINITY;
       this.epochStart = receivedAt;
     }
-    this.low = Math.max(this.low, serverMs - receivedAt);
-    this.high = Math.min(this.high, serverMs + 1 - sentAt);
+    this.low = Math.max(this.low, low);
+    this.high = Math.min(this.high, high);
   }
 
   /** The server's time now in whole ms, never ahead of it; NaN before the first sample. */
