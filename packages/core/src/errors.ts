@@ -1,3 +1,4 @@
+import { retryAfterSeconds } from './http/header-integer.js';
 import type { Decision } from './limiter/decision.js';
 
 /**
@@ -71,7 +72,7 @@ export class RateLimitExceededError extends TollgateError {
   readonly decision: Decision;
 
   constructor(decision: Decision) {
-    const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    const retryAfter = retryAfterSeconds(decision.retryAfterMs);
     super(
       ErrorCodes.RATE_LIMITED,
       `Rate limit exceeded. Retry after ${retryAfter} second${retryAfter === 1 ? '' : 's'}`,

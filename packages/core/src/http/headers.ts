@@ -1,18 +1,13 @@
 import { type Decision, isMoreBinding } from '../limiter/decision.js';
 import type { Policy } from '../limiter/policy.js';
+import { count, MAX_HEADER_INTEGER, retryAfterSeconds, seconds } from './header-integer.js';
+
+export { MAX_HEADER_INTEGER, retryAfterSeconds };
 
 /** Which rate-limit header fields to send. */
 export type HeaderMode = 'draft-11' | 'draft-7' | 'draft-6' | 'legacy';
 
 export const HEADER_MODES: readonly HeaderMode[] = ['draft-11', 'draft-7', 'draft-6', 'legacy'];
-
-/**
- * The largest integer a Structured Field (RFC 9651) can carry: 15 digits. The policy bounds
- * (limiter/policy.ts) keep every value of an accepted policy far below it; a bucket in debt
- * (`adjust`, the LLM limiter's settling) can still wait longer than any header can say, so every
- * number sent is clamped to it, and a wait that never ends is sent as this.
- */
-export const MAX_HEADER_INTEGER = 999_999_999_999_999;
 
 /** Response header fields as `[name, value]` pairs, in the order they are to be set. */
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
@@ -113,14 +108,6 @@ export class SoloHeaders {
   }
 }
 
-/**
- * `Retry-After` in whole seconds, never before the bucket can serve the request, at least 1, and
- * at most `MAX_HEADER_INTEGER` (a wait that never ends, from a bucket deep in debt, included).
- */
-export function retryAfterSeconds(retryAfterMs: number): number {
-  return Math.max(1, seconds(retryAfterMs));
-}
-
 /** A draft-11 policy's parameters: `q=20;w=1` for 10 per 500 ms. */
 function quota(policy: Policy): string {
   const { q, w } = wholeSecondQuota(policy);
@@ -149,18 +136,4 @@ export function wholeSecondQuota(policy: Pick<Policy, 'max' | 'windowMs'>): { q:
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
-}
-
-/** Milliseconds as whole seconds, rounded up, within what a Structured Field integer can say. */
-function seconds(ms: number): number {
-  return count(Math.ceil(ms / 1000));
-}
-
-/**
- * A whole number as a header may carry it: 0 to `MAX_HEADER_INTEGER`. Never written as `1e+21`,
- * `Infinity` or `NaN`: a value past the top (or NaN, a wait that cannot end) is the top.
- */
-function count(n: number): number {
-  if (n > 0) return Math.min(n, MAX_HEADER_INTEGER);
-  return Number.isNaN(n) ? MAX_HEADER_INTEGER : 0;
 }
