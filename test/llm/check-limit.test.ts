@@ -196,10 +196,12 @@ describe('ClaudeRateLimiter options', () => {
     ['both redis and store', { store: new MemoryStore(), redis: { evalsha() {}, eval() {}, del() {} } }, undefined],
     ['a limit of 0', { limits: { '*': { rpm: 0, itpm: 1, otpm: 1 } } }, undefined],
     ['a missing limit', { limits: { '*': { rpm: 1, itpm: 1 } } }, undefined],
+    ['a limit past what a bucket holds exactly', { limits: { '*': { rpm: 1, itpm: 1e12, otpm: 1 } } }, undefined],
     ['an unknown limit', { limits: { '*': { rpm: 1, itpm: 1, otpm: 1, tpm: 1 } } }, ErrorCodes.UNKNOWN_OPTION],
     ['limits that are not an object', { limits: 5 }, undefined],
     ['a negative maxRetries', { retry: { maxRetries: -1 } }, undefined],
     ['a baseMs of 0', { retry: { baseMs: 0 } }, undefined],
+    ['a capMs Node would clamp to 1 ms', { retry: { capMs: 2 ** 31 } }, undefined],
     ['an unknown retry option', { retry: { jitter: true } }, ErrorCodes.UNKNOWN_OPTION],
     ['a prefix with a space', { prefix: 'a b' }, undefined],
     ['a store without adjust/lower', { store: { consume() {}, peek() {}, reset() {} } }, undefined],
@@ -219,5 +221,13 @@ describe('ClaudeRateLimiter options', () => {
     const claude = new ClaudeRateLimiter();
     const r = await claude.checkLimit(SONNET, { inputTokens: 10 });
     expect(r.outputTokens).toBe(1024);
+  });
+});
+
+describe('ClaudeRateLimiter limit errors', () => {
+  it('name the limit that is out of range, not the policy option behind it', () => {
+    expect(() => new ClaudeRateLimiter({ limits: { '*': { rpm: 1, itpm: 1e12, otpm: 1 } } })).toThrow(
+      /limits\.\*\.itpm/,
+    );
   });
 });

@@ -70,7 +70,8 @@ export function createPolicy(options: PolicyOptions, path = ''): Policy {
   });
 }
 
-function tokenCount(value: unknown, option: string): number {
+/** A bucket size or per-window count: a whole number from 1 to `MAX_TOKENS`. */
+export function tokenCount(value: unknown, option: string): number {
   const n = positiveInteger(value, option);
   if (n > MAX_TOKENS) throw new InvalidOptionError(option, value, 'accepted: a whole number from 1 to 999999999999');
   return n;

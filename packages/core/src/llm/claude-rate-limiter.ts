@@ -7,9 +7,9 @@ import {
   TollgateError,
 } from '../errors.js';
 import { buildDecision } from '../limiter/decision.js';
-import { createPolicy, type Policy } from '../limiter/policy.js';
+import { createPolicy, type Policy, tokenCount } from '../limiter/policy.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { type RedisClientLike, RedisStore } from '../stores/redis-store.js';
 import type { Store } from '../stores/store.js';
@@ -220,8 +220,8 @@ export class ClaudeRateLimiter {
     const retry = assertOptionsObject(opts.retry, 'retry');
     assertKnownOptions(retry, new Set(['maxRetries', 'baseMs', 'capMs']), 'retry');
     this.maxRetries = retry.maxRetries === undefined ? 4 : nonNegativeInteger(retry.maxRetries, 'retry.maxRetries');
-    this.baseMs = retry.baseMs === undefined ? 500 : positiveInteger(retry.baseMs, 'retry.baseMs');
-    this.capMs = retry.capMs === undefined ? 30_000 : positiveInteger(retry.capMs, 'retry.capMs');
+    this.baseMs = retry.baseMs === undefined ? 500 : timerMs(retry.baseMs, 'retry.baseMs');
+    this.capMs = retry.capMs === undefined ? 30_000 : timerMs(retry.capMs, 'retry.capMs');
     this.maxWaitMs = opts.maxWaitMs === undefined ? 60_000 : nonNegativeInteger(opts.maxWaitMs, 'maxWaitMs');
     this.rampRecoveryMs =
       opts.rampRecoveryMs === undefined ? 300_000 : positiveInteger(opts.rampRecoveryMs, 'rampRecoveryMs');
@@ -599,9 +599,9 @@ function parseLimits(value: unknown): Readonly<Record<string, FamilyLimits>> {
     const l = assertOptionsObject(limits, `limits.${name}`);
     assertKnownOptions(l, new Set(['rpm', 'itpm', 'otpm']), `limits.${name}`);
     out[name] = {
-      rpm: positiveInteger(l.rpm, `limits.${name}.rpm`),
-      itpm: positiveInteger(l.itpm, `limits.${name}.itpm`),
-      otpm: positiveInteger(l.otpm, `limits.${name}.otpm`),
+      rpm: tokenCount(l.rpm, `limits.${name}.rpm`),
+      itpm: tokenCount(l.itpm, `limits.${name}.itpm`),
+      otpm: tokenCount(l.otpm, `limits.${name}.otpm`),
     };
   }
   return Object.freeze(out);
