@@ -454,6 +454,21 @@ describe('key, cost, skip and handler options', () => {
     expect(calls()).toBe(1);
   });
 
+  it('a custom handler gets the response with its status already 429: sending a body is enough (docs/migrating.md)', async () => {
+    const { store } = manualClock();
+    const { url } = await limitedApp({
+      max: 1,
+      window: '1m',
+      store,
+      handler: (_req, res) => {
+        res.json({ slowDown: true });
+      },
+    });
+    const [, refused] = await getMany(2, url);
+    expect(refused?.status).toBe(429);
+    expect(refused?.json).toEqual({ slowDown: true });
+  });
+
   it('a custom handler may answer with another status', async () => {
     const { store } = manualClock();
     const { url } = await limitedApp({
