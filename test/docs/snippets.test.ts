@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseList } from 'structured-headers';
 import ts from 'typescript';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bullet, otlpSink, readmeModules, readmes, runExample, withPlaceholders } from './readme.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const docsDir = join(root, 'docs');
@@ -42,12 +44,19 @@ function snippets(): Snippet[] {
 const all = snippets();
 const tsSnippets = all.filter((s) => s.lang === 'ts' && !s.unchecked);
 
+/** Code to type-check as a module of its own, and where it comes from (`file:line`). */
+interface CheckedModule {
+  label: string;
+  line: number;
+  code: string;
+}
+
 /**
- * Type-checks every `ts` snippet of docs/*.md as a module of its own against the sources
- * (`@tollgate/*` resolved to packages/*\/src, as tsconfig.check.json does), so the guide cannot
- * use a name, an option or a signature the packages do not have.
+ * Type-checks each module against the sources (`@tollgate/*` resolved to packages/*\/src, as
+ * tsconfig.check.json does), so the docs cannot use a name, an option or a signature the
+ * packages do not have.
  */
-function typeCheck(): string[] {
+function typeCheck(modules: readonly CheckedModule[]): string[] {
   const config = ts.getParsedCommandLineOfConfigFile(
     join(root, 'tsconfig.check.json'),
     {},
@@ -66,28 +75,29 @@ function typeCheck(): string[] {
     noUnusedLocals: false,
     noUnusedParameters: false,
   };
-  const files = new Map<string, Snippet>();
-  for (const [i, s] of tsSnippets.entries()) {
-    files.set(join(root, 'test', 'docs', '__snippets__', `${s.doc.replace(/\.md$/, '')}-${i}.ts`), s);
+  const files = new Map<string, CheckedModule>();
+  for (const [i, m] of modules.entries()) {
+    const base = m.label.replace(/[^A-Za-z0-9]+/g, '-');
+    files.set(join(root, 'test', 'docs', '__snippets__', `${base}-${i}.ts`), m);
   }
   const host = ts.createCompilerHost(options);
   const { fileExists, readFile, getSourceFile } = host;
   host.fileExists = (name) => files.has(name) || fileExists.call(host, name);
   host.readFile = (name) => (files.has(name) ? `${files.get(name)?.code}\nexport {};\n` : readFile.call(host, name));
   host.getSourceFile = (name, language, onError, create) => {
-    const snippet = files.get(name);
-    if (snippet === undefined) return getSourceFile.call(host, name, language, onError, create);
-    return ts.createSourceFile(name, `${snippet.code}\nexport {};\n`, language, true);
+    const m = files.get(name);
+    if (m === undefined) return getSourceFile.call(host, name, language, onError, create);
+    return ts.createSourceFile(name, `${m.code}\nexport {};\n`, language, true);
   };
   const program = ts.createProgram([...files.keys()], options, host);
   const problems: string[] = [];
-  for (const [name, snippet] of files) {
+  for (const [name, m] of files) {
     const source = program.getSourceFile(name);
     if (source === undefined) throw new Error(`no source for ${name}`);
     for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
       const { line } = source.getLineAndCharacterOfPosition(d.start ?? 0);
       const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-      problems.push(`docs/${snippet.doc}:${snippet.line + 1 + line}: ${text}`);
+      problems.push(`${m.label}:${m.line + line}: ${text}`);
     }
   }
   return problems;
@@ -109,6 +119,97 @@ describe('the code in docs/', () => {
   });
 
   it('type-checks every ts snippet against the packages’ sources', () => {
-    expect(typeCheck()).toEqual([]);
+    expect(typeCheck(tsSnippets.map((sn) => ({ label: `docs/${sn.doc}`, line: sn.line + 1, code: sn.code })))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('the code in the READMEs (the root one and each package’s)', () => {
+  const modules = readmes().flatMap(readmeModules);
+
+  it('has examples to check in every README that shows code', () => {
+    const withCode = new Set(modules.map((m) => m.readme));
+    for (const readme of ['README.md', ...ADAPTERS.map((a) => `packages/${a}/README.md`)]) {
+      expect(withCode.has(readme)).toBe(true);
+    }
+  });
+
+  it('type-checks every js and ts example against the packages’ sources', () => {
+    // A placeholder stands for each name an example uses without declaring (the reader's `app`,
+    // a `login` handler), typed as that framework's, so the calls made on it are still checked.
+    const checked = modules.map((m) => ({ label: m.readme, line: m.line - 1, code: withPlaceholders(m) }));
+    expect(typeCheck(checked)).toEqual([]);
+  });
+});
+
+const ADAPTERS = ['express', 'koa', 'fastify'] as const;
+
+/** The policy items of a draft-11 `RateLimit-Policy` field: name, quota, window in seconds. */
+function policyItems(field: string | null): Array<{ name: unknown; q: unknown; w: unknown }> {
+  return parseList(field ?? '').map(([name, params]) => ({ name, q: params.get('q'), w: params.get('w') }));
+}
+
+async function send(url: string, method = 'GET'): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(url, { method, signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/**
+ * Each adapter README's example app, run as written (on a free port) against the built packages,
+ * must do what the bullets under it say. Only the claims below are checked; a rewording that
+ * drops one fails here, so the test and the text move together.
+ */
+describe.each(ADAPTERS)('packages/%s/README.md: the example app does what its text says', (adapter) => {
+  const readme = `packages/${adapter}/README.md`;
+  let collector: { url: string; close(): Promise<void> };
+  beforeAll(async () => {
+    collector = await otlpSink();
+  });
+  afterAll(() => collector.close());
+
+  it('Limits: every request is limited per client IP, and /login gets a limit of its own on top', async () => {
+    const limits = bullet(readme, 'Limits');
+    const everyRequest = /every request is limited per client IP/.test(limits);
+    const login = /`\/login` also gets (\d+) per (\d+) minutes of its own/.exec(limits);
+    expect([everyRequest, login !== null]).toEqual([true, true]);
+
+    const example = await runExample(readme, collector.url);
+    try {
+      const hello = policyItems((await send(`${example.url}/hello`)).headers.get('ratelimit-policy'));
+      const loginReply = await send(`${example.url}/login`, 'POST');
+      expect(loginReply.status).toBe(200);
+      const onLogin = policyItems(loginReply.headers.get('ratelimit-policy'));
+      // "every request": the app-wide limit applies to /hello, and to /login as well.
+      expect(hello).toHaveLength(1);
+      expect(onLogin).toContainEqual(hello[0]);
+      // "also gets N per M minutes of its own": one more policy, that one.
+      expect(onLogin).toHaveLength(2);
+      expect(onLogin.filter((p) => p.name !== hello[0]?.name)).toEqual([
+        expect.objectContaining({ q: Number(login?.[1]), w: Number(login?.[2]) * 60 }),
+      ]);
+    } finally {
+      example.stop();
+    }
+  });
+
+  it('Metrics: the durations are served at /metrics for Prometheus, by route template', async () => {
+    expect(bullet(readme, 'Metrics')).toMatch(/`http_server_request_duration_seconds`.*served by `metricsHandler\(\)`/);
+    const example = await runExample(readme, collector.url);
+    try {
+      await send(`${example.url}/hello`);
+      const metrics = await send(`${example.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/^http_server_request_duration_seconds_count\{[^}]*http_route="\/hello"[^}]*\} 1$/m);
+    } finally {
+      example.stop();
+    }
+  });
+
+  it('Shutdown: on SIGTERM the example drains, flushes its spans and exits', async () => {
+    const example = await runExample(readme, collector.url);
+    await send(`${example.url}/hello`);
+    // A flush-only SIGTERM listener kept the app up until SIGKILL; the bound is generous.
+    expect(await example.terminate(20_000)).toBe(0);
   });
 });
