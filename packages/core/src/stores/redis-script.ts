@@ -19,7 +19,9 @@ import { createHash } from 'node:crypto';
  *          common consume), the value is left out.
  * returns  a string of doubles. Written: `now` then each bucket's tokens. Not written (refused,
  *          or peek): `-now`, `since`, then each bucket's tokens at `since`, so the caller refills
- *          them with its own arithmetic. 'T' if the server refuses TIME.
+ *          them with its own arithmetic. 'T' if the server refuses TIME. `{ 2, reply }` when the
+ *          stored value could not be decoded (NaN or infinite doubles, an impossible time, a value
+ *          of another type or layout): it was deleted and the decision taken on full buckets.
  *
  * Why it looks like this: every Redis command a script calls costs about as much as the whole
  * script's own arithmetic, so a consume is GET and SETRANGE only. SETRANGE rewrites `since` and
@@ -73,6 +75,26 @@ end
 -- so) was written before the server's clock stepped back: it is taken as now, so the step costs
 -- the bucket no more than its normal refill time, not the length of the step.
 local ahead = upper + 1000
+-- Set when the stored value could not be decoded: the reply then says so (see the end).
+local corrupt = false
+
+-- Whether a decoded double is a number the arithmetic can use (not NaN, not infinite), and a
+-- stored time one a clock could have written: not negative, not a day past the server's clock.
+local function finite(x)
+  return x == x and x > -math.huge and x < math.huge
+end
+local function plausible(t)
+  return finite(t) and t >= 0 and t <= upper + 86400000
+end
+
+-- What cannot be decoded is treated as absent (full buckets): deleted now, so a refusal or a
+-- peek, which write nothing, do not leave it behind, and whatever is written next has a TTL.
+local function discard()
+  redis.call('DEL', key)
+  corrupt = true
+end
+
+local function decide()
 local v = redis.pcall('GET', key)
 
 -- Writes the tokens of a set whose time was ahead, timed now and expiring from now: a call that
@@ -110,6 +132,12 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
   local stepped = false
   if v then
     expires, since, held = struct.unpack('<ddd', v)
+    if not (finite(expires) and plausible(since) and finite(held)) then
+      discard()
+      v = false
+    end
+  end
+  if v then
     if since > ahead then
       since = now
       expires = 0
@@ -173,16 +201,29 @@ if v and #v == size + #spec and string.find(v, spec, size + 1, true) == size + 1
   local s = { struct.unpack(fmt, v) }
   expires, since = s[1], s[2]
   for i = 1, n do held[i] = s[i + 2] end
+  local valid = finite(expires) and plausible(since)
+  for i = 1, n do valid = valid and finite(held[i]) end
+  if not valid then
+    discard()
+    v = false
+    expires, since, held = nil, nil, {}
+  end
 elseif v then
   -- Written for other policies, or by an older tollgate as a hash: carry buckets over by id.
   local ids = {}
   for id in string.gmatch(spec, '[^,]+') do ids[#ids + 1] = id end
   local byId = {}
   if type(v) == 'table' then
+    -- Another type than a string: an older tollgate's hash, or something tollgate never wrote.
     local old = redis.pcall('HMGET', key, 'ts', unpack(ids))
-    if type(old) == 'table' and old[1] then
+    if type(old) == 'table' and old.err == nil and old[1] then
       since = tonumber(old[1])
-      for i = 1, n do byId[ids[i]] = tonumber(old[i + 1]) end
+      for i = 1, n do
+        if old[i + 1] then
+          byId[ids[i]] = tonumber(old[i + 1])
+          if byId[ids[i]] == nil then since = nil end
+        end
+      end
     end
   else
     for m = 1, 16 do
@@ -204,6 +245,13 @@ elseif v then
   end
   if since ~= nil then
     for i = 1, n do held[i] = byId[ids[i]] end
+  end
+  local valid = since ~= nil and plausible(since)
+  for i = 1, n do valid = valid and (held[i] == nil or finite(held[i])) end
+  if not valid then
+    discard()
+    v = false
+    since, held = nil, {}
   end
 end
 local stepped = false
@@ -277,6 +325,11 @@ else
   expires = math.ceil(need + slack)
   redis.call('SET', key, struct.pack('<d', expires) .. out .. spec, 'PX', string.format('%d', expires - now))
 end
+return reply
+end
+
+local reply = decide()
+if corrupt then return { 2, reply } end
 return reply
 `;
 

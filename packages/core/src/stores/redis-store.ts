@@ -128,6 +128,7 @@ export class RedisStore implements Store {
   private resets: ResetChannel | undefined;
   private leaveResets: (() => void) | undefined;
   private appClock = false;
+  private corrupt = 0;
   private closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -160,6 +161,14 @@ export class RedisStore implements Store {
     this.logger = (logger as Logger | undefined) ?? consoleLogger;
     this.denials = parseDenialCache(denialCache);
     this.timeoutMs = timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : timerMs(timeoutMs, 'timeoutMs');
+  }
+
+  /**
+   * How many stored values this store found that it could not decode (NaN doubles, an impossible
+   * time, a value of another type): each was deleted and taken as full buckets.
+   */
+  get corruptBuckets(): number {
+    return this.corrupt;
   }
 
   /** Refused keys answered from memory now (see `denialCache`). */
@@ -270,6 +279,10 @@ export class RedisStore implements Store {
         this.logger.warn({}, 'Redis refused TIME in scripts; falling back to app-server clocks, which must agree');
       }
       return this.run(mode, key, buckets, values);
+    }
+    if (Array.isArray(reply) && reply[0] === 2 && reply.length === 2) {
+      this.corruptValue(key);
+      reply = reply[1];
     }
     const result = this.parse(reply, mode, buckets, values, key, sentAt, generation);
     if (mode !== 'p' && mode !== 'l' && result.allowed && values?.some((v) => v < 0)) {
@@ -400,6 +413,17 @@ export class RedisStore implements Store {
     } else {
       this.logger.warn(fields, `Redis Pub/Sub for resets failed; ${after}`);
     }
+  }
+
+  /** Counts and logs (throttled) a stored value the script could not decode and replaced. */
+  private corruptValue(key: string): void {
+    this.corrupt += 1;
+    const suppressed = this.throttle.take('corrupt');
+    if (suppressed === undefined) return;
+    this.logger.warn(
+      { key, corruptBuckets: this.corrupt, suppressed },
+      'Redis held a value tollgate cannot decode; it was deleted and the key taken as full buckets',
+    );
   }
 
   /** Logs a failure of the client the store opened itself: throttled, as ioredis reports every attempt. */
