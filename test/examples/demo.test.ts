@@ -24,8 +24,11 @@ describe('npm run demo', () => {
       expect(out).toContain('10 allowed, 5 refused with 429');
       expect(out).toContain('retry-after: 6');
       expect(out).toContain('ratelimit-policy: "demo";q=10;w=60');
-      expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="demo",outcome="limited"} 5');
-      expect(out).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_route="\/hello"[^}]*\} 10/);
+      expect(out).toContain('tollgate_ratelimit_decisions_total{limiter="demo",outcome="limited",source="store"} 5');
+      expect(out).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_route="\/hello"[^}]*"200"\} 10/);
+      // The 429s too, in every framework: Express's app-wide limiter once counted them as _UNMATCHED.
+      expect(out).toMatch(/http_server_request_duration_seconds_count\{[^}]*http_route="\/hello"[^}]*"429"\} 5/);
+      expect(out).not.toContain('_UNMATCHED');
     });
 
     it.skipIf(!redis.server)(`runs the ${framework} example on Redis when REDIS_URL is set`, async () => {

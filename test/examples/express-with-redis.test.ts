@@ -82,8 +82,8 @@ describe.skipIf(!redis.server)('examples/express-with-redis, as its README runs 
 
   it('counts the decisions at /metrics', async () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="limited"} 1');
-    expect(metrics).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="allowed"} 3');
+    expect(metrics).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="limited",source="store"} 1');
+    expect(metrics).toContain('tollgate_ratelimit_decisions_total{limiter="login",outcome="allowed",source="store"} 3');
     expect(metrics).toMatch(/tollgate_ratelimit_store_duration_seconds_count\{limiter="site"\} [1-9]/);
   });
 
