@@ -16,6 +16,8 @@ const pollutions: Array<[string, unknown]> = [
   ['key', () => `fresh-${Math.random()}`],
   // The Fastify plugin's own option: polluted, it would turn the app-wide limit off.
   ['global', false],
+  // A Fastify route's config: inherited, it would exempt every route from the app-wide limit.
+  ['rateLimit', false],
 ];
 
 const opened: Served[] = [];

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { parseList } from 'structured-headers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
-import { closeAppsAfterEach, fastify, get, getMany, manualClock, start, storeKeys } from './support.js';
+import { closeAppsAfterEach, fastify, get, getMany, head, manualClock, start, storeKeys } from './support.js';
 
 closeAppsAfterEach();
 
@@ -98,6 +98,26 @@ describe('route limiters named after routes never share buckets (issue 13, item 
     const base = await start(app);
     expect([(await get(`${base}/one`)).status, (await get(`${base}/two`)).status]).toEqual([200, 200]);
     expect([(await get(`${base}/one`)).status, (await get(`${base}/two`)).status]).toEqual([429, 429]);
+  });
+});
+
+describe('one route, several methods', () => {
+  it('share one limit, the automatic HEAD route of a GET-and-POST route included', async () => {
+    const { store } = manualClock();
+    const app = fastify();
+    await app.register(rateLimit, { global: false, store });
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/both',
+      config: { rateLimit: { max: 2, window: '1m' } },
+      handler: async () => 'ok',
+    });
+    const base = await start(app);
+    const viaGet = await get(`${base}/both`);
+    const viaHead = await head(`${base}/both`);
+    const viaPost = await post(`${base}/both`);
+    expect([viaGet.status, viaHead.status, viaPost]).toEqual([200, 200, 429]);
+    expect(viaGet.headers.get('ratelimit-policy')).toBe('"GET,POST /both";q=2;w=60');
   });
 });
 

@@ -102,6 +102,16 @@ function ownOptions(options: object | undefined): Record<string, unknown> {
   return Object.assign(Object.create(null) as Record<string, unknown>, options);
 }
 
+/**
+ * A route's own `config.rateLimit`, never one inherited: with `Object.prototype.rateLimit = false`
+ * (a prototype-pollution bug elsewhere), every route would be exempt from the app-wide limit.
+ */
+function routeLimit(config: object | undefined): unknown {
+  return config !== undefined && Object.hasOwn(config, 'rateLimit')
+    ? (config as { rateLimit?: unknown }).rateLimit
+    : undefined;
+}
+
 /** Policy fields of one shape; a route giving one shape drops the defaults' other shape. */
 const SINGLE_POLICY = ['max', 'window', 'burst'] as const;
 
@@ -143,31 +153,30 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
   const app =
     global === false ? undefined : hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
 
-  // One limiter per route config object and route: Fastify adds a HEAD route for each GET route
-  // with the same config, which shares the GET route's limiter; a config object reused on
-  // another route still gets a limiter (and buckets) of that route's own.
+  // One limiter per route config object and URL: Fastify adds a HEAD route for each GET route
+  // with the same config, which shares the GET route's limiter (as do the methods of one route);
+  // a config object reused on another URL still gets a limiter (and buckets) of that URL's own.
   const routeHooks = new WeakMap<object, Map<string, onRequestHookHandler>>();
   fastify.addHook('onRoute', (route) => {
-    const own = route.config?.rateLimit;
+    const own = routeLimit(route.config);
     if (own === undefined || own === false) return;
     if (typeof own !== 'object' || own === null || Array.isArray(own)) {
       throw new InvalidOptionError('config.rateLimit', own, 'accepted: an options object, or false');
     }
     const methods = methodsOf(route);
-    const id = `${methods === 'HEAD' ? 'GET' : methods} ${route.url}`;
     let hooks = routeHooks.get(own);
     if (hooks === undefined) {
       hooks = new Map();
       routeHooks.set(own, hooks);
     }
-    let hook = hooks.get(id);
+    let hook = hooks.get(route.url);
     if (hook === undefined) {
       const options = routeOptions(defaults, ownOptions(own));
       const named = options.name !== undefined;
       if (!named) options.name = routeLimiterName(methods, route.url);
       const display = named ? undefined : { policyName: routePolicyName(methods, route.url) };
       hook = hookFor(new HttpRateLimiter(options as unknown as RouteRateLimitOptions, reader, display));
-      hooks.set(id, hook);
+      hooks.set(route.url, hook);
     }
     const existing =
       route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
@@ -177,7 +186,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
   if (app !== undefined) {
     const appHook = app;
     fastify.addHook('onRequest', function tollgateAppRateLimit(request, reply, done) {
-      if (request.routeOptions.config?.rateLimit === false) return done();
+      if (routeLimit(request.routeOptions.config) === false) return done();
       appHook.call(this, request, reply, done);
     });
   }
