@@ -257,9 +257,25 @@ async function identify(client: Client, prefix: string, redisKey: string): Promi
   }
 }
 
+/**
+ * One store per client for every read of a command, as an app shares one store between its
+ * limiters: a key that many limiters hold is as many reads, not as many stores on the client
+ * (each can hold listeners on it, and past ten Node warns of a leak).
+ */
+const stores = new WeakMap<Client, RedisStore>();
+
+function storeFor(client: Client): RedisStore {
+  let store = stores.get(client);
+  if (store === undefined) {
+    store = new RedisStore({ client: client as unknown as RedisClientLike });
+    stores.set(client, store);
+  }
+  return store;
+}
+
 /** Reads the buckets through the store's own script, timed by the Redis server's clock. */
 async function read(client: Client, deriver: KeyDeriver, redisKey: string): Promise<BucketStatus> {
-  const store = new RedisStore({ client: client as unknown as RedisClientLike });
+  const store = storeFor(client);
   const { policies } = deriver.limiter;
   const { tokens } = await store.peek(redisKey, policies);
   return report(deriver, redisKey, true, policies, tokens);
