@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { parseList } from 'structured-headers';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bullet, otlpSink, readmeModules, readmes, runExample, withPlaceholders } from './readme.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../../packages/core/src/telemetry/test-support/otlp-receiver.js';
+import { bullet, readmeModules, readmes, runExample, withPlaceholders } from './readme.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const docsDir = join(root, 'docs');
@@ -162,9 +163,9 @@ async function send(url: string, method = 'GET'): Promise<{ status: number; head
  */
 describe.each(ADAPTERS)('packages/%s/README.md: the example app does what its text says', (adapter) => {
   const readme = `packages/${adapter}/README.md`;
-  let collector: { url: string; close(): Promise<void> };
+  let collector: OtlpReceiver;
   beforeAll(async () => {
-    collector = await otlpSink();
+    collector = await startOtlpReceiver();
   });
   afterAll(() => collector.close());
 
@@ -206,10 +207,12 @@ describe.each(ADAPTERS)('packages/%s/README.md: the example app does what its te
     }
   });
 
-  it('Shutdown: on SIGTERM the example drains, flushes its spans and exits', async () => {
+  it('Traces and shutdown: on SIGTERM the example exits, its spans (named by route) flushed first', async () => {
+    expect(bullet(readme, 'Traces')).toContain('SERVER span per request named by the route template (`GET /hello`)');
     const example = await runExample(readme, collector.url);
     await send(`${example.url}/hello`);
     // A flush-only SIGTERM listener kept the app up until SIGKILL; the bound is generous.
     expect(await example.terminate(20_000)).toBe(0);
+    expect(collector.spans().map((s) => s.name)).toContain('GET /hello');
   });
 });
