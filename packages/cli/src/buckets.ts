@@ -115,19 +115,26 @@ export function validate(spec: LimiterSpec, key: KeySpec, prefix: string): void 
   else deriverFor(spec, prefix);
 }
 
-export async function status(client: Client, spec: LimiterSpec, key: KeySpec, prefix: string): Promise<BucketStatus[]> {
+/** `timeoutMs` bounds each read (--timeout), in place of the store's own default. */
+export async function status(
+  client: Client,
+  spec: LimiterSpec,
+  key: KeySpec,
+  prefix: string,
+  timeoutMs: number,
+): Promise<BucketStatus[]> {
   const clientKey = limiterKey(key);
   if (spec.kind === 'any') {
     const found = await findEverywhere(client, prefix, clientKey);
     if (found.length === 0) throw noKeyAnywhere(prefix, key);
-    return Promise.all(found.map(({ deriver, redisKey }) => read(client, deriver, redisKey)));
+    return Promise.all(found.map(({ deriver, redisKey }) => read(client, deriver, redisKey, timeoutMs)));
   }
   const deriver = deriverFor(spec, prefix);
   const redisKey = deriver.limiter.keyFor(clientKey);
   const fields = await bucketFields(client, redisKey);
   if (fields !== undefined) {
     const named = spec.kind === 'name' ? withPolicies(deriver, policiesOf(redisKey, fields)) : deriver;
-    return [await read(client, named, redisKey)];
+    return [await read(client, named, redisKey, timeoutMs)];
   }
   // Nothing stored for this key: a full bucket, if the limiter exists at all.
   const sibling = await firstKey(client, deriver);
@@ -264,18 +271,18 @@ async function identify(client: Client, prefix: string, redisKey: string): Promi
  */
 const stores = new WeakMap<Client, RedisStore>();
 
-function storeFor(client: Client): RedisStore {
+function storeFor(client: Client, timeoutMs: number): RedisStore {
   let store = stores.get(client);
   if (store === undefined) {
-    store = new RedisStore({ client: client as unknown as RedisClientLike });
+    store = new RedisStore({ client: client as unknown as RedisClientLike, timeoutMs });
     stores.set(client, store);
   }
   return store;
 }
 
 /** Reads the buckets through the store's own script, timed by the Redis server's clock. */
-async function read(client: Client, deriver: KeyDeriver, redisKey: string): Promise<BucketStatus> {
-  const store = storeFor(client);
+async function read(client: Client, deriver: KeyDeriver, redisKey: string, timeoutMs: number): Promise<BucketStatus> {
+  const store = storeFor(client, timeoutMs);
   const { policies } = deriver.limiter;
   const { tokens } = await store.peek(redisKey, policies);
   return report(deriver, redisKey, true, policies, tokens);

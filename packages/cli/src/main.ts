@@ -33,7 +33,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (command.command === 'usage') {
       validateUsagePrefix(command.prefix);
       connected = await connect(command.connection.redisUrl, command.connection.timeoutMs);
-      const stats = await usage(connected.client, command.prefix, command.days);
+      const stats = await usage(connected.client, command.prefix, command.days, connected.timeoutMs);
       io.out(command.json ? json(stats) : `${formatUsage(stats, command.prefix)}\n`);
       return 0;
     }
@@ -51,7 +51,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (command.command === 'status') {
       const warning = await evictionWarning(connected.client, connected.shown, connected.timeoutMs);
       if (warning !== undefined) io.err(`tollgate: warning: ${oneLine(warning)}\n`);
-      const found = await status(connected.client, command.limiter, key, command.prefix);
+      const found = await status(connected.client, command.limiter, key, command.prefix, connected.timeoutMs);
       io.out(command.json ? json(one ? found[0] : found) : formatStatus(found));
     } else {
       const done = await reset(connected.client, command.limiter, key, command.prefix);

@@ -12,9 +12,12 @@ export function validateUsagePrefix(prefix: string): void {
   }
 }
 
-/** The ledger ClaudeRateLimiter keeps in this Redis under `prefix`, as getUsageStats reports it. */
-export function usage(client: Client, prefix: string, days: number): Promise<UsageStats> {
-  const claude = new ClaudeRateLimiter({ redis: client as unknown as RedisClientLike, prefix });
+/**
+ * The ledger ClaudeRateLimiter keeps in this Redis under `prefix`, as getUsageStats reports it;
+ * `timeoutMs` (--timeout) bounds the read, in place of the limiter's own default.
+ */
+export function usage(client: Client, prefix: string, days: number, timeoutMs: number): Promise<UsageStats> {
+  const claude = new ClaudeRateLimiter({ redis: client as unknown as RedisClientLike, prefix, timeoutMs });
   return claude.getUsageStats({ days });
 }
 
