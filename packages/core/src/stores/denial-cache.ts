@@ -1,5 +1,6 @@
 import { covers, refill } from '../limiter/bucket.js';
 import type { BucketSpec, StoreResult } from './store.js';
+import { tokensAt } from './tokens-at.js';
 
 /** A refusal as Redis reported it: each bucket's tokens at `since`, untouched by the refusal. */
 interface Refusal {
@@ -31,15 +32,16 @@ export class DenialCache {
 
   /**
    * The refusal for `costs` if the buckets, refilled to `latest` (the latest the server's clock
-   * can be), still cannot pay; undefined when Redis must be asked. `current` is the server time
-   * a call sent now would use, at which the reported tokens are computed.
+   * can be), still cannot pay; undefined when Redis must be asked. `earliest` is the earliest the
+   * server's clock can be now, less the estimate's slack: the reported tokens are computed there
+   * (backwards, before `since`), so the wait computed from them is never short.
    */
   lookup(
     key: string,
     buckets: readonly BucketSpec[],
     costs: readonly number[],
     latest: number,
-    current: number,
+    earliest: number,
     local: number,
   ): StoreResult | undefined {
     const entry = this.entries.get(key);
@@ -58,10 +60,8 @@ export class DenialCache {
     }
     if (!refused) return undefined;
     const tokens = new Array<number>(buckets.length);
-    const at = Math.max(current, entry.since);
     for (let i = 0; i < buckets.length; i++) {
-      const b = buckets[i] as BucketSpec;
-      tokens[i] = refill(entry.held[i] as number, entry.since, at, b.capacity, b.ratePerMs);
+      tokens[i] = tokensAt(entry.held[i] as number, entry.since, earliest, buckets[i] as BucketSpec);
     }
     return { allowed: false, tokens };
   }

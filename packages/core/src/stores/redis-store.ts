@@ -12,6 +12,7 @@ import { ServerClock } from './server-clock.js';
 import { joinResets } from './shared-resets.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 import { Throttle } from './throttle.js';
+import { tokensAt } from './tokens-at.js';
 
 /**
  * The few ioredis methods the store uses. Both ioredis `Redis` and `Cluster` satisfy it, and
@@ -184,8 +185,8 @@ export class RedisStore implements Store {
     if (this.denials !== undefined && this.resets?.ready === true && this.denials.size > 0) {
       const local = this.clock.local();
       const latest = this.now?.() ?? (this.appClock ? Date.now() : this.clock.upperBound(local));
-      const current = this.now?.() ?? (this.appClock ? Date.now() : this.clock.lowerBound(local));
-      const cached = this.denials.lookup(key, buckets, costs, latest, current, local);
+      const earliest = this.now?.() ?? (this.appClock ? Date.now() : this.refusalTime(local, Number.POSITIVE_INFINITY));
+      const cached = this.denials.lookup(key, buckets, costs, latest, earliest, local);
       if (cached !== undefined) return cached;
     }
     return this.bounded(this.run('c', key, buckets, costs), 'RedisStore.consume');
@@ -377,11 +378,17 @@ export class RedisStore implements Store {
       this.forget(key);
       return { allowed: true, tokens: numbers };
     }
-    const tokens = numbers.map((held, i) => {
-      const b = buckets[i] as BucketSpec;
-      return refill(held, since, now, b.capacity, b.ratePerMs);
-    });
-    if (mode === 'p') return { allowed: true, tokens };
+    if (mode === 'p') {
+      const tokens = numbers.map((held, i) => {
+        const b = buckets[i] as BucketSpec;
+        return refill(held, since, now, b.capacity, b.ratePerMs);
+      });
+      return { allowed: true, tokens };
+    }
+    // A refusal's tokens, and so the wait the caller is told, count from the earliest the
+    // server's clock can be now (see refusalTime), so a caller that waits it is admitted.
+    const at = timed === -1 && (this.now !== undefined || this.appClock) ? now : this.refusalTime(receivedAt, now);
+    const tokens = numbers.map((held, i) => tokensAt(held, since, at, buckets[i] as BucketSpec));
     this.remember(key, buckets, values ?? [], since, numbers, tokens, receivedAt, generation);
     return { allowed: false, tokens };
   }
@@ -413,6 +420,20 @@ export class RedisStore implements Store {
     } else {
       this.logger.warn(fields, `Redis Pub/Sub for resets failed; ${after}`);
     }
+  }
+
+  /**
+   * The server time from which a refusal's wait is counted: no later than `limit` (the script's
+   * own time) nor than the estimate's lower bound, less the estimate's width and 2 ms (the lower
+   * bound is floored, and a timer may fire a millisecond early). The retry is timed by an estimate
+   * that may lag the server by up to that width, and the bucket's time may be a stamp at the
+   * latest the clock could be: counted from here, waiting `retryAfterMs` always suffices.
+   */
+  private refusalTime(local: number, limit: number): number {
+    const lower = this.clock.lowerBound(local);
+    const width = this.clock.upperBound(local) - lower;
+    if (!Number.isFinite(lower) || !Number.isFinite(width)) return limit;
+    return Math.min(limit, lower - Math.ceil(width) - 2);
   }
 
   /** Counts and logs (throttled) a stored value the script could not decode and replaced. */
