@@ -35,7 +35,9 @@ async function decisions(limiter: string): Promise<Outcomes> {
   const out: Outcomes = { allowed: 0, limited: 0, store_error: 0, fallback: 0 };
   if (metric === undefined) return out;
   for (const v of (await metric.get()).values) {
-    if (v.labels.limiter === limiter) out[v.labels.outcome as keyof Outcomes] = v.value;
+    if (v.labels.limiter !== limiter) continue;
+    if (v.labels.source === 'local' || v.labels.source === 'open') out.fallback += v.value;
+    else out[v.labels.outcome as 'allowed' | 'limited' | 'store_error'] += v.value;
   }
   return out;
 }

@@ -91,6 +91,7 @@ export {
   MAX_LIMITER_LABELS,
   observeStoreLatency,
   RATE_LIMIT_OUTCOMES,
+  RATE_LIMIT_SOURCES,
   type RateLimitOutcome,
   recordDecision,
   recordEvictions,
