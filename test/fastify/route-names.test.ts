@@ -88,6 +88,27 @@ describe('route limiters named after routes never share buckets (issue 13, item 
     expect(storeKeys(store)).toHaveLength(urls.length);
   });
 
+  it('two routes on one URL told apart by a version constraint have limits of their own', async () => {
+    const { store } = manualClock();
+    const app = fastify();
+    await app.register(rateLimit, { global: false, store });
+    const strict = { rateLimit: { max: 2, window: '15m' as const } };
+    const lax = { rateLimit: { max: 1000, window: '1m' as const } };
+    app.get('/v', { constraints: { version: '1.0.0' }, config: strict }, async () => 'v1');
+    app.get('/v', { constraints: { version: '2.0.0' }, config: lax }, async () => 'v2');
+    const base = await start(app);
+    const v1: number[] = [];
+    const v2: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      v1.push((await get(`${base}/v`, { 'accept-version': '1.x' })).status);
+      v2.push((await get(`${base}/v`, { 'accept-version': '2.x' })).status);
+    }
+    expect([v1, v2]).toEqual([
+      [200, 200, 429, 429],
+      [200, 200, 200, 200],
+    ]);
+  });
+
   it('one config object reused on two routes gives each route a limit of its own', async () => {
     const { store } = manualClock();
     const app = fastify();

@@ -18,7 +18,7 @@ import type {
   onRequestHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { methodsOf, routeLimiterName, routePolicyName } from './route-name.js';
+import { constraintsOf, methodsOf, routeLimiterName, routePolicyName } from './route-name.js';
 
 /** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => unknown;
@@ -153,9 +153,9 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
   const app =
     global === false ? undefined : hookFor(new HttpRateLimiter({ ...rest, logger } as RouteRateLimitOptions, reader));
 
-  // One limiter per route config object and URL: Fastify adds a HEAD route for each GET route
-  // with the same config, which shares the GET route's limiter (as do the methods of one route);
-  // a config object reused on another URL still gets a limiter (and buckets) of that URL's own.
+  // One limiter per route config object, URL and constraints: Fastify adds a HEAD route for each
+  // GET route with the same config, which shares the GET route's limiter (as do the methods of
+  // one route); a config object reused on another route still gets a limiter of that route's own.
   const routeHooks = new WeakMap<object, Map<string, onRequestHookHandler>>();
   fastify.addHook('onRoute', (route) => {
     const own = routeLimit(route.config);
@@ -164,19 +164,21 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
       throw new InvalidOptionError('config.rateLimit', own, 'accepted: an options object, or false');
     }
     const methods = methodsOf(route);
+    const constraints = constraintsOf(route);
+    const id = `${route.url} ${constraints}`;
     let hooks = routeHooks.get(own);
     if (hooks === undefined) {
       hooks = new Map();
       routeHooks.set(own, hooks);
     }
-    let hook = hooks.get(route.url);
+    let hook = hooks.get(id);
     if (hook === undefined) {
       const options = routeOptions(defaults, ownOptions(own));
       const named = options.name !== undefined;
-      if (!named) options.name = routeLimiterName(methods, route.url);
+      if (!named) options.name = routeLimiterName(methods, route.url, constraints);
       const display = named ? undefined : { policyName: routePolicyName(methods, route.url) };
       hook = hookFor(new HttpRateLimiter(options as unknown as RouteRateLimitOptions, reader, display));
-      hooks.set(route.url, hook);
+      hooks.set(id, hook);
     }
     const existing =
       route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];

@@ -7,16 +7,26 @@ export function methodsOf(route: RouteOptions): string {
 }
 
 /**
- * A route limiter's default name, the same in every instance of the app. Distinct routes must
- * never share buckets, so the name ends in a digest of the exact method and URL: a readable
- * part alone folds `/report/export` and `/report.export` together.
+ * What tells a route apart from the others with the same URL: its constraints (`version`,
+ * `host`), if any, written the same way whatever their order; '' without.
  */
-export function routeLimiterName(methods: string, url: string): string {
-  const digest = // UTF-16 code units, not UTF-8: lone surrogates would all encode to U+FFFD and collide.
-    createHash('sha256')
-      .update(Buffer.from(`${methods} ${url}`, 'utf16le'))
-      .digest('hex')
-      .slice(0, 12);
+export function constraintsOf(route: RouteOptions): string {
+  const constraints = route.constraints as Record<string, unknown> | undefined;
+  if (constraints === undefined || Object.keys(constraints).length === 0) return '';
+  const names = Object.keys(constraints).sort();
+  // A RegExp (a host constraint) would stringify as {}: every pattern the same.
+  return JSON.stringify(names.map((name) => [name, String(constraints[name])]));
+}
+
+/**
+ * A route limiter's default name, the same in every instance of the app. Distinct routes must
+ * never share buckets, so the name ends in a digest of the exact method, URL and constraints: a
+ * readable part alone folds `/report/export` and `/report.export` together.
+ */
+export function routeLimiterName(methods: string, url: string, constraints = ''): string {
+  // UTF-16 code units, not UTF-8: lone surrogates would all encode to U+FFFD and collide.
+  const identity = Buffer.from(`${methods} ${url} ${constraints}`, 'utf16le');
+  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 12);
   const readable = `${methods.replace(/,/g, '-')}${url.replace(/\//g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
   return `${readable.slice(0, 64 - 13)}.${digest}`;
 }
