@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RateLimiter, RedisStore } from '@tollgate/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +104,48 @@ describe.skipIf(!redis.binary)('one client shared by 100 stores', () => {
       expect((await lb.consume('k')).allowed).toBe(true);
       await a.close();
       await b.close();
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a store dropped without close() is not kept alive by the shared subscription', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const client = new Redis(server.url);
+    try {
+      const keeper = new RedisStore({ client });
+      // Driven directly, without a limiter (a limiter may be held elsewhere, by its metrics),
+      // and in a function of its own, so no variable of this one still holds the dropped store.
+      const buckets = [{ id: '1-3600000-1', capacity: 1, ratePerMs: 1 / 3_600_000 }];
+      const refuseAndCache = async (store: RedisStore, key: string) => {
+        await store.consume(key, buckets, [1]);
+        await until(async () => {
+          await store.consume(key, buckets, [1]);
+          return store.cachedRefusals > 0;
+        });
+        expect(store.cachedRefusals).toBe(1);
+      };
+      const dropped = async () => {
+        const store = new RedisStore({ client });
+        await refuseAndCache(store, 'gc-dropped');
+        return new WeakRef(store);
+      };
+      // The dropped store comes first: the shared subscription was opened by it.
+      const refs = [await dropped()];
+      await refuseAndCache(keeper, 'gc-kept');
+      // A WeakRef's target is kept until the end of the job that created or dereferenced it:
+      // collect in a job of its own, then look.
+      let collected = false;
+      for (let i = 0; i < 10 && !collected; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+        collected = refs[0]?.deref() === undefined;
+      }
+      expect(refs[0]?.deref()).toBeUndefined();
+      expect(keeper.cachedRefusals).toBe(1);
+      await keeper.close();
     } finally {
       client.disconnect();
     }

@@ -9,7 +9,7 @@ import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
 import { redisTrouble } from './redis-trouble.js';
 import { RESET_CHANNEL, type RedisSubscriberLike, type ResetChannel } from './reset-channel.js';
 import { ServerClock } from './server-clock.js';
-import { joinResets } from './shared-resets.js';
+import { joinResets, type ResetListener } from './shared-resets.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 import { Throttle } from './throttle.js';
 import { tokensAt } from './tokens-at.js';
@@ -128,6 +128,7 @@ export class RedisStore implements Store {
   /** The reset subscription, shared with every store on the same client. */
   private resets: ResetChannel | undefined;
   private leaveResets: (() => void) | undefined;
+  private resetListener: ResetListener | undefined;
   private appClock = false;
   private corrupt = 0;
   private closed = false;
@@ -483,11 +484,13 @@ export class RedisStore implements Store {
       const client = this.client;
       if (client?.duplicate === undefined) return;
       const denials = this.denials;
-      const membership = joinResets(client, () => subscriberFor(client), {
+      // Held here: the shared subscription holds it weakly, so a dropped store can be collected.
+      this.resetListener = {
         onReset: (reset) => denials.delete(reset),
         onLost: () => denials.clear(),
         onError: (error) => this.subscriberTrouble(error),
-      });
+      };
+      const membership = joinResets(client, opener(client), this.resetListener);
       this.resets = membership.channel;
       this.leaveResets = membership.leave;
       this.resets.start();
@@ -533,6 +536,14 @@ function subscriberFor(client: RedisClientLike): RedisSubscriberLike {
   const node = nodes[Math.floor(Math.random() * nodes.length)];
   if (node !== undefined) return node.duplicate();
   return (client.duplicate as () => RedisSubscriberLike).call(client);
+}
+
+/**
+ * Opens the reset subscriber of `client`. A closure made here, not in a method: the shared
+ * subscription keeps it, and a closure made in a method would keep that store alive with it.
+ */
+function opener(client: RedisClientLike): () => RedisSubscriberLike {
+  return () => subscriberFor(client);
 }
 
 /** Announces a reset of `key`; after the deletion, so no process can cache the old state again. */

@@ -22,9 +22,12 @@ export interface ResetMembership {
  * a store per limiter built in a loop) on one ioredis client open one subscriber connection and
  * put one `end` listener on the client, not a hundred (which also set off Node's
  * MaxListenersExceededWarning at eleven). The last store to leave closes the subscription.
+ *
+ * Members are held weakly (each store holds its listener): a store dropped without `close()`
+ * is collected, not kept alive by the client it used.
  */
 class SharedResets {
-  private readonly members = new Set<ResetListener>();
+  private readonly members = new Set<WeakRef<ResetListener>>();
   readonly channel: ResetChannel;
   private readonly onClientEnd = () => this.channel.close();
 
@@ -35,29 +38,41 @@ class SharedResets {
     this.channel = new ResetChannel(
       open,
       (key) => {
-        for (const member of this.members) member.onReset(key);
+        for (const member of this.live()) member.onReset(key);
       },
       () => {
-        for (const member of this.members) member.onLost();
+        for (const member of this.live()) member.onLost();
       },
       // One report per failure, through the oldest member (stores on one client share its trouble).
-      (error) => this.members.values().next().value?.onError(error),
+      (error) => this.live()[0]?.onError(error),
     );
     // Closing the client closes its subscriber connection too.
     client.once?.('end', this.onClientEnd);
   }
 
   join(member: ResetListener): ResetMembership {
-    this.members.add(member);
+    const ref = new WeakRef(member);
+    this.members.add(ref);
     return {
       channel: this.channel,
       leave: () => {
-        if (!this.members.delete(member) || this.members.size > 0) return;
+        if (!this.members.delete(ref) || this.live().length > 0) return;
         shared.delete(this.client);
         this.client.off?.('end', this.onClientEnd);
         this.channel.close();
       },
     };
+  }
+
+  /** The members still alive, oldest first; collected ones are dropped on the way. */
+  private live(): ResetListener[] {
+    const live: ResetListener[] = [];
+    for (const ref of this.members) {
+      const member = ref.deref();
+      if (member === undefined) this.members.delete(ref);
+      else live.push(member);
+    }
+    return live;
   }
 }
 
