@@ -84,6 +84,28 @@ describe.skipIf(!redis.binary)('tollgate CLI: every command ends within --timeou
     );
   });
 
+  it('a Redis killed while a command waits: exit 3 on the loss, long before --timeout', async () => {
+    const server = await RedisProcess.start();
+    const admin = new Redis(server.url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    admin.on('error', () => {});
+    try {
+      await seed(server.url);
+      await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+      const running = runCli([...(ARGS[3] as string[]), '--redis-url', server.url, '--timeout', '60000']);
+      // The reset's DEL is held: the CLI is connected and waiting for it.
+      for (let i = 0; i < 400 && !/blocked_clients:[1-9]/.test(await admin.info('clients')); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await server.kill();
+      const result = await running;
+      expectUnreachable(result, /^tollgate: Redis at redis:\/\/127\.0\.0\.1:\d+\/? failed: the connection was lost$/m);
+      expect(result.ms).toBeLessThan(30_000);
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
+  });
+
   // Connected and answering reads, then silent on the command that writes (or runs the bucket
   // script): CLIENT PAUSE WRITE holds those as a hung server would.
   it.each(COMMANDS.filter(([, args]) => args[0] !== 'usage'))(
