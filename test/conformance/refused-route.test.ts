@@ -9,6 +9,7 @@ import Fastify from 'fastify';
 import Koa from 'koa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startInMemoryTracing } from '../../packages/core/src/telemetry/test-support/in-memory-tracing.js';
+import { routeFromRouter } from '../../packages/express/src/route-of.js';
 import { listen } from '../helpers/http.js';
 
 /**
@@ -149,5 +150,38 @@ describe.each(apps)('$name: a request refused by an app-wide limiter is reported
     } finally {
       await close();
     }
+  });
+});
+
+describe('the route lookup never fails a request', () => {
+  it('koa: a router whose match throws leaves the route unknown, and the 429 goes out as it is', async () => {
+    const app = new Koa();
+    app.silent = true;
+    app.use(tgKoa.telemetry());
+    const broken = Object.assign((_ctx: Koa.Context, next: Koa.Next) => next(), {
+      router: {
+        match() {
+          throw new Error('not a router after all');
+        },
+      },
+    });
+    app.use(broken);
+    app.use(tgKoa.rateLimit({ max: 1, window: '1h' }));
+    const server = await listen(app.callback());
+    try {
+      expect([await status(`${server.url}/broken`), await status(`${server.url}/broken`)]).toEqual([404, 429]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('express: router internals that throw leave the route unknown instead of throwing', () => {
+    // The walk reads Express internals that are not API; a future Express may differ.
+    const odd = {
+      get router(): never {
+        throw new Error('not a router after all');
+      },
+    };
+    expect(routeFromRouter(odd as never, 'GET', '/x')).toBeUndefined();
   });
 });

@@ -29,8 +29,13 @@ export function matchedRoute(req: Request): string | undefined {
 export function routeFromRouter(app: Application, method: string, path: string): string | undefined {
   const internal = app as Application & { router?: { stack?: unknown }; _router?: { stack?: unknown } };
   // Express 5 makes `app.router` on first read; Express 4 keeps its router in `_router`.
-  const stack = internal._router?.stack ?? ('router' in internal ? internal.router?.stack : undefined);
-  return Array.isArray(stack) ? walk(stack as RouterLayer[], method, path, '', 0) : undefined;
+  try {
+    const stack = internal._router?.stack ?? ('router' in internal ? internal.router?.stack : undefined);
+    return Array.isArray(stack) ? walk(stack as RouterLayer[], method, path, '', 0) : undefined;
+  } catch {
+    // Router internals are not API: if a future Express changes them, the label is only less precise.
+    return undefined;
+  }
 }
 
 function walk(stack: RouterLayer[], method: string, path: string, base: string, depth: number): string | undefined {

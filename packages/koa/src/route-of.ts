@@ -17,15 +17,20 @@ export function matchedRoute(ctx: Context): string | undefined {
  * as its dispatch does (the last matching layer with methods), without running anything.
  */
 export function routeFromRouters(ctx: Context): string | undefined {
-  for (const fn of ctx.app.middleware) {
-    const router = (fn as { router?: Partial<RouterLike> }).router;
-    if (typeof router?.match !== 'function') continue;
-    const layers = router.match(ctx.path, ctx.method).pathAndMethod ?? [];
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const layer = layers[i];
-      if (Array.isArray(layer?.methods) && layer.methods.length > 0 && typeof layer.path === 'string')
-        return layer.path;
+  try {
+    for (const fn of ctx.app.middleware) {
+      const router = (fn as { router?: Partial<RouterLike> }).router;
+      if (typeof router?.match !== 'function') continue;
+      const layers = router.match(ctx.path, ctx.method).pathAndMethod ?? [];
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const layer = layers[i];
+        if (Array.isArray(layer?.methods) && layer.methods.length > 0 && typeof layer.path === 'string') {
+          return layer.path;
+        }
+      }
     }
+  } catch {
+    // Telemetry never fails a request: a router that cannot answer leaves the route unknown.
   }
   return undefined;
 }
