@@ -93,7 +93,7 @@ describe.skipIf(!redis.binary)('tollgate CLI: every command ends within --timeou
       await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
       const running = runCli([...(ARGS[3] as string[]), '--redis-url', server.url, '--timeout', '60000']);
       // The reset's DEL is held: the CLI is connected and waiting for it.
-      for (let i = 0; i < 400 && !/blocked_clients:[1-9]/.test(await admin.info('clients')); i++) {
+      for (let i = 0; i < 1600 && !/blocked_clients:[1-9]/.test(await admin.info('clients')); i++) {
         await new Promise((r) => setTimeout(r, 25));
       }
       await server.kill();
