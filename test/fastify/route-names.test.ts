@@ -138,7 +138,7 @@ describe('one route, several methods', () => {
     const viaHead = await head(`${base}/both`);
     const viaPost = await post(`${base}/both`);
     expect([viaGet.status, viaHead.status, viaPost]).toEqual([200, 200, 429]);
-    expect(viaGet.headers.get('ratelimit-policy')).toBe('"GET,POST /both";q=2;w=60');
+    expect(viaGet.headers.get('ratelimit-policy')).toBe('"GET|POST /both";q=2;w=60');
   });
 });
 
@@ -160,17 +160,23 @@ describe('an unnamed route limit shows clients its route (issue 12, item 10)', (
     const { store } = manualClock();
     const app = fastify();
     await app.register(rateLimit, { global: false, store });
-    const routes = ['/users/:id', '/say/"hi"', '/back\\slash', '/café'];
+    const routes = ['/users/:id', '/say/"hi"', '/back\\slash', '/café', '/a,b;c'];
     for (const url of routes) app.get(url, { config: { rateLimit: { max: 5, window: '1m' } } }, async () => 'ok');
     const base = await start(app);
     const shown = [];
-    for (const path of ['/users/7', '/say/%22hi%22', '/back%5Cslash', '/caf%C3%A9']) {
+    for (const path of ['/users/7', '/say/%22hi%22', '/back%5Cslash', '/caf%C3%A9', '/a,b;c']) {
       const r = await get(`${base}${path}`);
       expect(r.status).toBe(200);
       shown.push(...policyNames(r.headers.get('ratelimit-policy')));
       expect(policyNames(r.headers.get('ratelimit'))).toEqual(policyNames(r.headers.get('ratelimit-policy')));
     }
-    expect(shown).toEqual(['GET /users/:id', 'GET /say/%22hi%22', 'GET /back%5Cslash', 'GET /caf%C3%A9']);
+    expect(shown).toEqual([
+      'GET /users/:id',
+      'GET /say/%22hi%22',
+      'GET /back%5Cslash',
+      'GET /caf%C3%A9',
+      'GET /a%2Cb%3Bc',
+    ]);
   });
 
   it('is the same in every instance of the app, and an explicit name still wins', async () => {

@@ -32,11 +32,16 @@ export function routeLimiterName(methods: string, url: string, constraints = '')
 }
 
 /**
- * What clients see as a route limit's policy name: `GET /api/login`. Quoted as a Structured
- * Field string, so `"` and `\`, controls and non-ASCII are percent-encoded, and a long route cut.
+ * What clients see as a route limit's policy name: `GET /api/login` (`GET|POST /x` for several
+ * methods). Quoted as a Structured Field string, so `"` and `\`, controls and non-ASCII are
+ * percent-encoded, and a long route cut; so are `,` and `;`, which clients that split the field
+ * by hand (as docs/headers.md's example does) would take for item and parameter separators.
  */
 export function routePolicyName(methods: string, url: string): string {
-  const name = `${methods} ${url}`.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/gu, percentEncode);
+  const name = `${methods.replace(/,/g, '|')} ${url}`.replace(
+    /[^\x20-\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]/gu,
+    percentEncode,
+  );
   return name.length <= 128 ? name : `${name.slice(0, 125)}...`;
 }
 
