@@ -388,7 +388,8 @@ export class RedisStore implements Store {
     }
     // A refusal's tokens, and so the wait the caller is told, count from the earliest the
     // server's clock can be now (see refusalTime), so a caller that waits it is admitted.
-    const at = timed === -1 && (this.now !== undefined || this.appClock) ? now : this.refusalTime(receivedAt, now);
+    // With a given clock (`now`, or the app servers'), times are exact: nothing to allow for.
+    const at = this.now !== undefined || this.appClock ? now : this.refusalTime(receivedAt, now);
     const tokens = numbers.map((held, i) => tokensAt(held, since, at, buckets[i] as BucketSpec));
     this.remember(key, buckets, values ?? [], since, numbers, tokens, receivedAt, generation);
     return { allowed: false, tokens };
