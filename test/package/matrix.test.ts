@@ -207,7 +207,7 @@ describe('the packed CLI', () => {
       () => undefined,
       (e: { code: number; stderr: string }) => e,
     );
-    expect(error?.code).toBe(1);
+    expect(error?.code).toBe(3);
     expect(error?.stderr).toMatch(/^tollgate: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: connection refused\n$/);
   });
 });
@@ -231,11 +231,11 @@ describe('publint and @arethetypeswrong on each tarball', () => {
     });
   }
 
-  it('tarballs hold dist, README and LICENSE only', () => {
+  it('tarballs hold dist, README and LICENSE only (and the CLI its bin stub)', () => {
     for (const pkg of PACKAGES) {
       const files = packedFiles[pkg] as string[];
       expect(
-        files.filter((f) => !/^(dist\/[^/]+\.(c?js|d\.c?ts)|package\.json|README\.md|LICENSE)$/.test(f)),
+        files.filter((f) => !/^(dist\/[^/]+\.(c?js|d\.c?ts)|bin\/tollgate\.js|package\.json|README\.md|LICENSE)$/.test(f)),
         pkg,
       ).toEqual([]);
       expect(files, pkg).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
