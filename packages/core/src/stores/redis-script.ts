@@ -177,7 +177,9 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
   end
   local out = struct.pack('<dd', stamp, left)
   local need = stamp + (cap - left) / rate + 1
-  if v and need <= expires then
+  -- SETRANGE keeps the key's TTL, which matches the stored expiry only if tollgate wrote both: one
+  -- further out than any write could have set (need only grows, but for refunds) is re-set.
+  if v and need <= expires and expires <= need + 2 * cap / rate + 60002 then
     redis.call('SETRANGE', key, '8', out)
   else
     local slack = cap / rate
@@ -318,7 +320,7 @@ if need == 0 then
   return reply
 end
 need = stamp + need + 1
-if expires ~= nil and need <= expires then
+if expires ~= nil and need <= expires and expires <= need + 2 * slack + 60002 then
   redis.call('SETRANGE', key, '8', out)
 else
   if slack > 60000 then slack = 60000 end
