@@ -235,7 +235,9 @@ describe('publint and @arethetypeswrong on each tarball', () => {
     for (const pkg of PACKAGES) {
       const files = packedFiles[pkg] as string[];
       expect(
-        files.filter((f) => !/^(dist\/[^/]+\.(c?js|d\.c?ts)|bin\/tollgate\.js|package\.json|README\.md|LICENSE)$/.test(f)),
+        files.filter(
+          (f) => !/^(dist\/[^/]+\.(c?js|d\.c?ts)|bin\/tollgate\.js|package\.json|README\.md|LICENSE)$/.test(f),
+        ),
         pkg,
       ).toEqual([]);
       expect(files, pkg).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
