@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../digest.js';
 
 /** Keys made only of these characters, and not too long, go to the store as they are. */
 const SAFE = /^[A-Za-z0-9._:/@+=-]{1,100}$/;
@@ -25,8 +25,6 @@ const CODE_UNITS = Buffer.from([0xff]);
  */
 export function storeKey(key: string): string {
   if (SAFE.test(key)) return key;
-  const hash = createHash('sha256');
-  if (LONE_SURROGATE.test(key)) hash.update(CODE_UNITS).update(Buffer.from(key, 'utf16le'));
-  else hash.update(key);
-  return `#${hash.digest('base64url').slice(0, 32)}`;
+  const bytes = LONE_SURROGATE.test(key) ? [CODE_UNITS, Buffer.from(key, 'utf16le')] : key;
+  return `#${sha256Digest(bytes)}`;
 }

@@ -1,0 +1,15 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
+
+describe('BUCKET_SCRIPT_SHA', () => {
+  it('is the SHA-1 of the script that is sent, so EVALSHA finds what EVAL loaded', () => {
+    expect(BUCKET_SCRIPT_SHA).toBe(createHash('sha1').update(BUCKET_SCRIPT, 'utf8').digest('hex'));
+  });
+
+  it('is pinned: editing the script is a deliberate change', () => {
+    // A new SHA means every Redis answers NOSCRIPT once and loads the new script; buckets stay
+    // where they are only if the stored layout (stores/bucket-codec.ts) is unchanged too.
+    expect(BUCKET_SCRIPT_SHA).toBe('1fe9d04614de9ec8769bc12554197105a900cd46');
+  });
+});
