@@ -28,9 +28,10 @@ for (const backend of all) {
       expect(error).toBeInstanceOf(RateLimitExceededError);
       expect(error.code).toBe(ErrorCodes.RATE_LIMITED);
       const refused = error as unknown as RateLimitExceededError;
-      // 200 tokens short at 1,000 per minute: about 12 s.
+      // 200 tokens short at 1,000 per minute: about 12 s (13 on Redis, which rounds a wait up past
+      // the few ms its clock estimate may lag, so that waiting it is enough).
       expect(refused.retryAfter).toBeGreaterThanOrEqual(11);
-      expect(refused.retryAfter).toBeLessThanOrEqual(12);
+      expect(refused.retryAfter).toBeLessThanOrEqual(13);
       expect(refused.decision.policies.map((p) => p.allowed)).toEqual([true, false, true]);
       expect(refused.decision.allowed).toBe(false);
     });

@@ -1,10 +1,11 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
-import { msUntil, refill } from '../limiter/bucket.js';
+import { covers, msUntil, refill } from '../limiter/bucket.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
 import { withDeadline } from './deadline.js';
 import { DenialCache } from './denial-cache.js';
 import { luaNumber } from './lua-number.js';
+import { type RedisClientLike, type RedisConnection, redisConnection, runScript } from './redis-clients/index.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
 import { redisTrouble } from './redis-trouble.js';
 import { RESET_CHANNEL, type RedisSubscriberLike, type ResetChannel } from './reset-channel.js';
@@ -14,43 +15,15 @@ import type { BucketSpec, Store, StoreResult } from './store.js';
 import { Throttle } from './throttle.js';
 import { tokensAt } from './tokens-at.js';
 
-/**
- * The few ioredis methods the store uses. Both ioredis `Redis` and `Cluster` satisfy it, and
- * the type keeps ioredis an optional dependency.
- */
-export interface RedisClientLike {
-  readonly status: string;
-  /** Runs a cached Lua script by its SHA-1. */
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  /** Runs a Lua script, sent in full (after a `NOSCRIPT` reply). */
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  /** Deletes keys (`reset`). */
-  del(...keys: string[]): Promise<number>;
-  /** Reads a hash (the Claude usage ledger). */
-  hgetall(key: string): Promise<Record<string, string>>;
-  /** Closes the connection. */
-  quit(): Promise<unknown>;
-  /** Closes the connection at once, when `quit` gets no answer in time. */
-  disconnect?(): void;
-  /** Announces a reset to other processes' denial caches. Without it, resets are not announced. */
-  publish?(channel: string, message: string): Promise<unknown>;
-  /** A second connection like this one, for the reset subscription. Without it, no denial cache. */
-  duplicate?(): RedisSubscriberLike;
-  /** Tells the store when the caller closed the client, so the store closes its duplicate too. */
-  once?(event: 'end', listener: () => void): unknown;
-  /** Removes that listener when the store closes first. */
-  off?(event: 'end', listener: () => void): unknown;
-  /** True on an ioredis `Cluster`. */
-  readonly isCluster?: boolean;
-  /** A Cluster's node connections; one of them carries the reset subscription. */
-  nodes?(role: 'all'): RedisNodeLike[];
-}
-
-/** One node of an ioredis `Cluster`, as `cluster.nodes()` lists it. */
-export interface RedisNodeLike {
-  /** A plain connection to this node alone. */
-  duplicate(): RedisSubscriberLike;
-}
+export type {
+  GlideClientLike,
+  IoredisClientLike,
+  NodeRedisClientLike,
+  NodeRedisClusterLike,
+  RedisClientLike,
+  RedisConnection,
+  RedisNodeLike,
+} from './redis-clients/index.js';
 
 /** The options of the denial cache; see `RedisStoreOptions.denialCache`. */
 export interface DenialCacheOptions {
@@ -60,8 +33,12 @@ export interface DenialCacheOptions {
 
 /** The options of `new RedisStore()`: exactly one of `client` or `url`. */
 export interface RedisStoreOptions {
-  /** An ioredis `Redis` or `Cluster`; the caller owns it (tollgate never closes it). */
-  client?: RedisClientLike;
+  /**
+   * An ioredis `Redis` or `Cluster`, a node-redis client or cluster (connected), a Valkey GLIDE
+   * client (standalone or cluster), or a `RedisConnection` of your own (docs/redis-clients.md).
+   * The caller owns it: tollgate never closes it.
+   */
+  client?: RedisClientLike | RedisConnection;
   /** Or a `redis://` URL: tollgate loads ioredis, connects, and closes it on `close()`. */
   url?: string;
   /**
@@ -91,10 +68,15 @@ const LOG_INTERVAL_MS = 30_000;
 /** The default of `timeoutMs`. */
 const DEFAULT_TIMEOUT_MS = 1000;
 const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache', 'timeoutMs']);
-/** Statuses in which ioredis cannot send a command now; other statuses connect or queue. */
-const DOWN = new Set(['reconnecting', 'close', 'end']);
+const ACCEPTED_CLIENTS =
+  'accepted: an ioredis Redis or Cluster, a node-redis client or cluster, a Valkey GLIDE client, or a RedisConnection';
+/** Connections whose store said once that they carry no denial cache. */
+const toldNoDenialCache = new WeakSet<RedisConnection>();
 
 type Mode = 'c' | 'a' | 'l' | 'p';
+
+/** The bucket script, as the one script runner takes it. */
+const BUCKET = { source: BUCKET_SCRIPT, sha: BUCKET_SCRIPT_SHA } as const;
 
 /** What a script call sends besides the clock, built once per bucket list. */
 interface Encoded {
@@ -115,8 +97,10 @@ export class RedisStore implements Store {
   static readonly resetChannel = RESET_CHANNEL;
   /** The longest any call of this store waits for Redis (the `timeoutMs` option). */
   readonly timeoutMs: number;
-  private client: RedisClientLike | undefined;
-  private connecting: Promise<RedisClientLike> | undefined;
+  /** The client as given (or opened from `url`), and the adapter tollgate speaks to it through. */
+  private client: RedisClientLike | RedisConnection | undefined;
+  private conn: RedisConnection | undefined;
+  private connecting: Promise<RedisConnection> | undefined;
   private readonly url: string | undefined;
   private readonly ownsClient: boolean;
   private readonly now: (() => number) | undefined;
@@ -141,11 +125,12 @@ export class RedisStore implements Store {
       throw new InvalidOptionError(
         'client',
         client,
-        'RedisStore needs exactly one of `client` (ioredis Redis or Cluster) or `url`',
+        'RedisStore needs exactly one of `client` (a Redis client) or `url`',
       );
     }
-    if (client !== undefined && !isRedisClient(client)) {
-      throw new InvalidOptionError('client', client, 'accepted: an ioredis Redis or Cluster instance');
+    const conn = client === undefined ? undefined : redisConnection(client);
+    if (client !== undefined && conn === undefined) {
+      throw new InvalidOptionError('client', client, ACCEPTED_CLIENTS);
     }
     if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
       throw new InvalidOptionError('url', url, "accepted: a 'redis://' or 'rediss://' URL");
@@ -156,7 +141,8 @@ export class RedisStore implements Store {
     if (logger !== undefined && !isLogger(logger)) {
       throw new InvalidOptionError('logger', logger, 'accepted: an object with info, warn and error methods');
     }
-    this.client = client as RedisClientLike | undefined;
+    this.client = client as RedisClientLike | RedisConnection | undefined;
+    this.conn = conn;
     this.url = url as string | undefined;
     this.ownsClient = client === undefined;
     this.now = now as (() => number) | undefined;
@@ -179,7 +165,7 @@ export class RedisStore implements Store {
   }
 
   isAvailable(): boolean {
-    return this.client === undefined || !DOWN.has(this.client.status);
+    return this.conn === undefined || this.conn.state() === 'ready';
   }
 
   consume(key: string, buckets: readonly BucketSpec[], costs: readonly number[]): StoreResult | Promise<StoreResult> {
@@ -211,18 +197,29 @@ export class RedisStore implements Store {
   }
 
   private async deleteAndAnnounce(key: string): Promise<void> {
-    const client = await this.connect();
+    const conn = await this.connect();
     // A refusal already on its way back describes the bucket before the deletion: not kept.
     this.resets?.invalidate();
     this.denials?.delete(key);
-    await client.del(key);
+    await conn.del(key);
     this.denials?.delete(key);
-    await announceReset(client, key);
+    await announceReset(conn, key);
   }
 
-  /** The ioredis client, connecting first when the store was given a `url`. */
-  getClient(): Promise<RedisClientLike> {
-    return this.bounded(this.connect(), 'RedisStore.getClient');
+  /** The client as given (or the ioredis client opened from `url`, connecting first). */
+  getClient(): Promise<RedisClientLike | RedisConnection> {
+    return this.bounded(
+      this.connect().then(() => this.client as RedisClientLike | RedisConnection),
+      'RedisStore.getClient',
+    );
+  }
+
+  /**
+   * The client-neutral connection the store speaks through (connecting first when given a `url`):
+   * what the usage ledger and budgets use to share this store's Redis.
+   */
+  connection(): Promise<RedisConnection> {
+    return this.bounded(this.connect(), 'RedisStore.connection');
   }
 
   /**
@@ -235,19 +232,19 @@ export class RedisStore implements Store {
     this.leaveResets?.();
     this.denials?.clear();
     if (!this.ownsClient) return;
-    const client = this.client ?? (await this.connecting?.catch(() => undefined));
-    if (client === undefined) return;
-    if (DOWN.has(client.status)) {
+    const conn = this.conn ?? (await this.connecting?.catch(() => undefined));
+    if (conn === undefined) return;
+    if (conn.state() !== 'ready') {
       // Nothing to say goodbye to: reconnection attempts stop here.
-      client.disconnect?.();
+      conn.disconnect();
       return;
     }
     try {
-      await withDeadline(client.quit(), this.timeoutMs, 'RedisStore.close');
+      await withDeadline(conn.quit(), this.timeoutMs, 'RedisStore.close');
     } catch {
       // QUIT got no answer: the connection is dropped below all the same.
     } finally {
-      client.disconnect?.();
+      conn.disconnect();
     }
   }
 
@@ -262,18 +259,12 @@ export class RedisStore implements Store {
     buckets: readonly BucketSpec[],
     values: readonly number[] | undefined,
   ): Promise<StoreResult> {
-    const client = this.client ?? (await this.connect());
+    const conn = this.conn ?? (await this.connect());
     const sentAt = this.clock.local();
     const generation = this.resets?.generation;
     const timed = this.now === undefined && !this.appClock && this.clock.takeSync(sentAt);
-    const args = this.args(mode, key, buckets, values, timed, sentAt);
-    let reply: unknown;
-    try {
-      reply = await client.evalsha(BUCKET_SCRIPT_SHA, 1, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      reply = await client.eval(BUCKET_SCRIPT, 1, ...args);
-    }
+    const args = this.args(mode, buckets, values, timed, sentAt);
+    let reply = await runScript(conn, BUCKET, [key], args);
     if (Array.isArray(reply) && reply[0] === -1) {
       // The server forbids TIME in scripts: from now on the app servers' clocks decide.
       if (!this.appClock) {
@@ -290,14 +281,14 @@ export class RedisStore implements Store {
     if (mode !== 'p' && mode !== 'l' && result.allowed && values?.some((v) => v < 0)) {
       // Tokens were given back: other stores' cached refusals of this key may no longer hold.
       // The refund itself is done: a failed announcement is logged, never thrown at the caller.
-      announceReset(client, key).catch((error: unknown) => this.subscriberTrouble(error));
+      announceReset(conn, key).catch((error: unknown) => this.subscriberTrouble(error));
     }
     return result;
   }
 
+  /** The script's arguments after its key: the clock, the bucket ids, then each bucket's numbers. */
   private args(
     mode: Mode,
-    key: string,
     buckets: readonly BucketSpec[],
     values: readonly number[] | undefined,
     timed: boolean,
@@ -315,7 +306,7 @@ export class RedisStore implements Store {
     }
     if (mode !== 'c') clock = mode + clock;
     const encoded = this.encode(buckets);
-    const args = [key, clock, encoded.spec];
+    const args = [clock, encoded.spec];
     // One bucket consuming one token, the common case, leaves the value out.
     if (buckets.length === 1 && mode === 'c' && values?.[0] === 1) {
       args.push(encoded.pairs[0] as string, encoded.pairs[1] as string);
@@ -389,8 +380,14 @@ export class RedisStore implements Store {
     // A refusal's tokens, and so the wait the caller is told, count from the earliest the
     // server's clock can be now (see refusalTime), so a caller that waits it is admitted.
     // With a given clock (`now`, or the app servers'), times are exact: nothing to allow for.
+    // A bucket that could pay at the server's own time needs no wait: its exact tokens are kept,
+    // so it is not reported as refusing (only the buckets that refused wait for the margin).
     const at = this.now !== undefined || this.appClock ? now : this.refusalTime(receivedAt, now);
-    const tokens = numbers.map((held, i) => tokensAt(held, since, at, buckets[i] as BucketSpec));
+    const tokens = numbers.map((held, i) => {
+      const b = buckets[i] as BucketSpec;
+      const exact = refill(held, since, now, b.capacity, b.ratePerMs);
+      return covers(exact, values?.[i] ?? 0) ? exact : tokensAt(held, since, at, b);
+    });
     this.remember(key, buckets, values ?? [], since, numbers, tokens, receivedAt, generation);
     return { allowed: false, tokens };
   }
@@ -402,7 +399,7 @@ export class RedisStore implements Store {
    */
   private subscriberTrouble(error: unknown): void {
     // A client being shut down is not trouble worth a warning.
-    if (this.closed || this.client?.status === 'end') return;
+    if (this.closed || this.conn?.state() === 'ended') return;
     const kind = redisTrouble(error);
     const suppressed = this.throttle.take(`pubsub-${kind}`);
     if (suppressed === undefined) return;
@@ -482,8 +479,12 @@ export class RedisStore implements Store {
   ): void {
     if (this.denials === undefined || this.closed) return;
     if (this.resets === undefined) {
-      const client = this.client;
-      if (client?.duplicate === undefined) return;
+      const conn = this.conn;
+      if (conn === undefined) return;
+      if (conn.subscriber === undefined) {
+        this.noDenialCache(conn);
+        return;
+      }
       const denials = this.denials;
       // Held here: the shared subscription holds it weakly, so a dropped store can be collected.
       this.resetListener = {
@@ -491,7 +492,7 @@ export class RedisStore implements Store {
         onLost: () => denials.clear(),
         onError: (error) => this.subscriberTrouble(error),
       };
-      const membership = joinResets(client, opener(client), this.resetListener);
+      const membership = joinResets(conn, opener(conn), this.resetListener);
       this.resets = membership.channel;
       this.leaveResets = membership.leave;
       this.resets.start();
@@ -510,46 +511,44 @@ export class RedisStore implements Store {
     this.denials.remember(key, buckets, since, held, local, staleAfter);
   }
 
-  private connect(): Promise<RedisClientLike> {
-    if (this.client !== undefined) return Promise.resolve(this.client);
+  /** Says once per client that it carries no denial cache: its family gives no reset subscriber. */
+  private noDenialCache(conn: RedisConnection): void {
+    if (toldNoDenialCache.has(conn)) return;
+    toldNoDenialCache.add(conn);
+    this.logger.info(
+      { client: conn.family },
+      `RedisStore keeps no denial cache on a ${conn.family} client (it cannot tell when a reset subscription is lost); every refusal asks Redis`,
+    );
+  }
+
+  private connect(): Promise<RedisConnection> {
+    if (this.conn !== undefined) return Promise.resolve(this.conn);
     // A closed store opens no new connection that nobody would close.
     if (this.closed) return Promise.reject(new TollgateError(ErrorCodes.STORE_UNAVAILABLE, 'RedisStore is closed'));
     this.connecting ??= import('ioredis').then((mod) => {
       const redis = new mod.Redis(this.url as string);
       // Without a listener ioredis prints a stack to stderr for every failed reconnection attempt.
       redis.on('error', (error: unknown) => this.connectionTrouble(error));
-      const client = redis as unknown as RedisClientLike;
-      this.client = client;
-      return client;
+      const conn = redisConnection(redis) as RedisConnection;
+      this.client = redis as unknown as RedisClientLike;
+      this.conn = conn;
+      return conn;
     });
     return this.connecting;
   }
 }
 
 /**
- * The connection that carries the reset subscription. A Cluster's own subscriber moves to another
- * node when its node fails without telling anyone, so a lost subscription would go unnoticed:
- * one node's plain connection is used instead, whose loss is seen (and a classic PUBLISH reaches
- * every node of a cluster).
- */
-function subscriberFor(client: RedisClientLike): RedisSubscriberLike {
-  const nodes = client.isCluster === true ? (client.nodes?.('all') ?? []) : [];
-  const node = nodes[Math.floor(Math.random() * nodes.length)];
-  if (node !== undefined) return node.duplicate();
-  return (client.duplicate as () => RedisSubscriberLike).call(client);
-}
-
-/**
- * Opens the reset subscriber of `client`. A closure made here, not in a method: the shared
+ * Opens the reset subscriber of `conn`. A closure made here, not in a method: the shared
  * subscription keeps it, and a closure made in a method would keep that store alive with it.
  */
-function opener(client: RedisClientLike): () => RedisSubscriberLike {
-  return () => subscriberFor(client);
+function opener(conn: RedisConnection): () => RedisSubscriberLike {
+  return () => (conn.subscriber as () => RedisSubscriberLike)();
 }
 
 /** Announces a reset of `key`; after the deletion, so no process can cache the old state again. */
-export async function announceReset(client: RedisClientLike, key: string): Promise<void> {
-  await client.publish?.(RESET_CHANNEL, key);
+export async function announceReset(conn: RedisConnection, key: string): Promise<void> {
+  await conn.publish(RESET_CHANNEL, key);
 }
 
 /** The URL without its password, for log lines. */
@@ -573,10 +572,4 @@ function parseDenialCache(value: unknown): DenialCache | undefined {
   const opts = assertOptionsObject(value, 'denialCache');
   assertKnownOptions(opts, new Set(['maxKeys']), 'denialCache');
   return new DenialCache(opts.maxKeys === undefined ? 10_000 : positiveInteger(opts.maxKeys, 'denialCache.maxKeys'));
-}
-
-function isRedisClient(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.evalsha === 'function' && typeof v.eval === 'function' && typeof v.del === 'function';
 }
