@@ -8,6 +8,7 @@ export default defineConfig({
     // In-process tests run against the sources; tests that spawn app processes use the built dist.
     alias: {
       '@tollgate/core': src('core'),
+      '@tollgate/otel': src('otel'),
       '@tollgate/express': src('express'),
       '@tollgate/koa': src('koa'),
       '@tollgate/fastify': src('fastify'),

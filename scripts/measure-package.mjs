@@ -92,18 +92,19 @@ function importTimes(rows) {
 }
 
 try {
-  const tarballs = ['core', 'express'].map(pack);
+  const [core, express, otel] = ['core', 'express', 'otel'].map(pack);
   const baseline = install('baseline', ['express@^5']);
-  const tollgate = install('tollgate', [...tarballs, 'express@^5']);
+  const tollgate = install('tollgate', [core, express, 'express@^5']);
+  const withOtel = install('with-otel', [core, express, otel, 'express@^5']);
   const erl = install('erl', ['express-rate-limit', 'express@^5']);
   const rows = [
     { label: '@tollgate/express', dir: tollgate, specs: ['@tollgate/express'] },
     { label: 'express-rate-limit', dir: erl, specs: ['express-rate-limit'] },
     { label: '(express alone)', dir: baseline, specs: ['express'] },
-    // What importing cost while setupTelemetry's module loaded the OpenTelemetry SDK eagerly.
+    // What importing cost when core loaded the OpenTelemetry SDK eagerly (now @tollgate/otel's).
     {
       label: '(eager OTel SDK)',
-      dir: tollgate,
+      dir: withOtel,
       specs: [
         '@tollgate/express',
         '@opentelemetry/sdk-trace-node',

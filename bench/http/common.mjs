@@ -59,7 +59,7 @@ export async function setupOtel(stats, makeInstrumentations) {
 
 /** tollgate's tracing: setupTelemetry at 100% sampling into a batch processor, counted, not sent. */
 export async function setupTollgateTracing(stats) {
-  const { setupTelemetry } = await import('@tollgate/core');
+  const { setupTelemetry } = await import('@tollgate/otel');
   const handle = setupTelemetry({ serviceName: 'tollgate-bench', sampleRatio: 1, exporter: countingExporter(stats) });
   stats.flush = () => handle.forceFlush();
 }

@@ -21,6 +21,7 @@ function imports(framework: Framework, style: Style): string {
       `const { metricsHandler, rateLimit, telemetry } = require('${pkg}');`,
       `const { createRequire } = require('node:module');`,
       `const { register } = require('@tollgate/core');`,
+      `const { setupTelemetry } = require('@tollgate/otel');`,
     ].join('\n');
   }
   const lines = [
@@ -28,6 +29,7 @@ function imports(framework: Framework, style: Style): string {
     `import { metricsHandler, rateLimit, telemetry } from '${pkg}';`,
     `import { createRequire } from 'node:module';`,
     `import { register } from '@tollgate/core';`,
+    `import { setupTelemetry } from '@tollgate/otel';`,
   ];
   if (style !== 'esm') lines.push(`import type { AddressInfo } from 'node:net';`);
   return lines.join('\n');
@@ -106,6 +108,8 @@ async function main() {
       durationMetric: metricsText.includes('http_server_request_duration_seconds'),
       defaultMetrics: register.getMetricsAsArray().filter((m) => /^(process|nodejs)_/.test(m.name)).length,
       heavy: heavyModulesLoaded(),
+      // Resolved in this module style; not called, so the SDK stays unloaded.
+      setupTelemetry: typeof setupTelemetry,
     }),
   );
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Importing a limiter must stay cheap: the OpenTelemetry SDK loads only when setupTelemetry()
- * is called, ioredis only when a RedisStore is given a URL, and prom-client's default metrics
+ * (from @tollgate/otel) is called, ioredis only when a RedisStore is given a URL, and prom-client's default metrics
  * only when collectDefaultMetrics() is called. Checked on the built packages, in fresh processes.
  */
 
@@ -62,11 +62,11 @@ describe('importing the limiter loads no OpenTelemetry SDK, no ioredis, no defau
   });
 
   it('setupTelemetry() loads the SDK when called, from ESM and from CommonJS', () => {
-    const esm = run('module', `(await import('@tollgate/core')).setupTelemetry({ serviceName: 't' });`);
+    const esm = run('module', `(await import('@tollgate/otel')).setupTelemetry({ serviceName: 't' });`);
     expect(esm.heavy).toEqual(
       expect.arrayContaining(['@opentelemetry/sdk-trace-node', '@opentelemetry/exporter-trace-otlp-proto']),
     );
-    const cjs = run('commonjs', `require('@tollgate/core').setupTelemetry({ serviceName: 't' });`);
+    const cjs = run('commonjs', `require('@tollgate/otel').setupTelemetry({ serviceName: 't' });`);
     expect(cjs.heavy).toEqual(expect.arrayContaining(['@opentelemetry/sdk-trace-node']));
   });
 

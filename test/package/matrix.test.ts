@@ -20,7 +20,7 @@ import { appSource, FRAMEWORKS, type Framework, type Style } from './apps.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['core', 'express', 'koa', 'fastify', 'cli'] as const;
+const PACKAGES = ['core', 'otel', 'express', 'koa', 'fastify', 'cli'] as const;
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** The framework versions the repo itself tests against. */
@@ -103,7 +103,7 @@ beforeAll(async () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'matrix-app', private: true }));
   }
-  const libraries = (['core', 'express', 'koa', 'fastify'] as const).map((p) => tarballs[p] as string);
+  const libraries = (['core', 'otel', 'express', 'koa', 'fastify'] as const).map((p) => tarballs[p] as string);
   const frameworks = ['express', 'koa', 'fastify', '@types/express', '@types/koa', '@types/node'].map(spec);
   await timed(
     'install',
@@ -189,6 +189,7 @@ describe('the packed packages in throwaway apps', () => {
           durationMetric: true,
           defaultMetrics: 0,
           heavy: [],
+          setupTelemetry: 'function',
         });
       });
     }

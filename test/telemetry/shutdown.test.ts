@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, setupTelemetry } from '@tollgate/core';
+import { ErrorCodes } from '@tollgate/core';
+import { setupTelemetry } from '@tollgate/otel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from '../../packages/core/src/telemetry/test-support/otlp-receiver.js';
 

@@ -113,5 +113,4 @@ export {
   scrapeMetrics,
   validateMetricsHandlerOptions,
 } from './telemetry/scrape.js';
-export { setupTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry/setup.js';
 export { traceOperation, traceSpan } from './telemetry/trace.js';

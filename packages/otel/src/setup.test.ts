@@ -1,12 +1,10 @@
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ErrorCodes, HttpServerTelemetry, traceSpan } from '@tollgate/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCodes } from '../errors.js';
-import { HttpServerTelemetry } from './http-server-telemetry.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../../core/src/telemetry/test-support/otlp-receiver.js';
+import { startRequest } from '../../core/src/telemetry/test-support/start-request.js';
 import { setupTelemetry, type TelemetryHandle, type TelemetryOptions } from './setup.js';
-import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.js';
-import { startRequest } from './test-support/start-request.js';
-import { traceSpan } from './trace.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';

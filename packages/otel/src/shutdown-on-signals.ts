@@ -1,7 +1,6 @@
 import { constants } from 'node:os';
-import { InvalidOptionError } from '../errors.js';
-import { consoleLogger, type Logger } from '../log.js';
-import { timerMs } from '../options/validate.js';
+import { consoleLogger, InvalidOptionError, type Logger } from '@tollgate/core';
+import { timerMs } from './options.js';
 
 /** The signals `shutdownOnSignals` may handle: the ones that ask a server to stop. */
 export const SHUTDOWN_SIGNALS = Object.freeze(['SIGTERM', 'SIGINT', 'SIGHUP'] as const);

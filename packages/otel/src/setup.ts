@@ -8,10 +8,12 @@ import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type * as SdkTraceNode from '@opentelemetry/sdk-trace-node';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type * as SemConv from '@opentelemetry/semantic-conventions';
-import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
-import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
+import { ErrorCodes, InvalidOptionError, TollgateError } from '@tollgate/core';
+import { assertKnownOptions, assertOptionsObject } from './options.js';
 import { exitOnSignals, parseShutdownSignals, parseShutdownTimeout } from './shutdown-on-signals.js';
-import { TRACER_NAME } from './tracer.js';
+
+/** Any tracer name: only asked for to see whether the global proxy has a delegate. */
+const PROBE_TRACER = '@tollgate/otel';
 
 /**
  * The OpenTelemetry SDK (about 300 modules) is loaded by the first `setupTelemetry()` call, not
@@ -303,7 +305,7 @@ function isSpanExporter(value: unknown): value is SpanExporter {
 function globalProviderRegistered(): boolean {
   const global = trace.getTracerProvider();
   if (!(global instanceof ProxyTracerProvider)) return true;
-  return global.getDelegateTracer(TRACER_NAME) !== undefined;
+  return global.getDelegateTracer(PROBE_TRACER) !== undefined;
 }
 
 function isGlobalProvider(provider: NodeTracerProvider): boolean {
