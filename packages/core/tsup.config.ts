@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // stored-format: the stored bucket layout and digests, for the CLI (docs/redis.md).
+  entry: ['src/index.ts', 'src/stored-format.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   // The dist is unminified and readable; source maps (with their embedded sources) would more

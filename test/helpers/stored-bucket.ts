@@ -1,19 +1,30 @@
-/** A stored bucket set: expiry, time of the last write, tokens per bucket (doubles), then the spec. */
-export function decode(value: Buffer, buckets: number) {
-  const tokens = Array.from({ length: buckets }, (_, i) => value.readDoubleLE(16 + 8 * i));
-  return {
-    expires: value.readDoubleLE(0),
-    since: value.readDoubleLE(8),
-    tokens,
-    spec: value.subarray(16 + 8 * buckets).toString('latin1'),
-  };
+import { decodeBuckets, encodeBuckets } from '../../packages/core/src/stores/bucket-codec.js';
+
+/**
+ * A stored bucket set as the tests read and plant it, through the one codec the CLI uses
+ * (packages/core/src/stores/bucket-codec.ts): expiry, time of the last write, tokens per bucket,
+ * then the spec (the policy ids joined by ',').
+ */
+export interface StoredState {
+  expires: number;
+  since: number;
+  tokens: number[];
+  spec: string;
 }
 
-/** The bytes of a stored bucket set, as the script writes them (for tests that plant a state). */
+/** Decodes what the script stored for a limiter of `buckets` policies; throws on anything else. */
+export function decode(value: Buffer, buckets: number): StoredState {
+  const state = decodeBuckets(value);
+  if (state === undefined || state.tokens.length !== buckets) {
+    throw new Error(`not a stored set of ${buckets} bucket(s): ${value.toString('hex')}`);
+  }
+  return { expires: state.expires, since: state.since, tokens: [...state.tokens], spec: state.ids.join(',') };
+}
+
+/**
+ * The bytes of a stored bucket set, as the script writes them (for tests that plant a state).
+ * Anything goes, malformed states included: NaN, fewer tokens than ids, a spec of any bytes.
+ */
 export function encode(state: { expires: number; since: number; tokens: readonly number[]; spec: string }): Buffer {
-  const head = Buffer.alloc(16 + 8 * state.tokens.length);
-  head.writeDoubleLE(state.expires, 0);
-  head.writeDoubleLE(state.since, 8);
-  for (const [i, t] of state.tokens.entries()) head.writeDoubleLE(t, 16 + 8 * i);
-  return Buffer.concat([head, Buffer.from(state.spec, 'latin1')]);
+  return encodeBuckets({ ...state, ids: state.spec.split(',') });
 }

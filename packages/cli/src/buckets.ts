@@ -10,6 +10,7 @@ import {
   RedisStore,
   tokenKey,
 } from '@tollgate/core';
+import { decodeBuckets, legacyHashIds, parsePolicyId } from '@tollgate/core/stored-format';
 import type { KeySpec, LimiterSpec } from './args.js';
 import { type Client, globEscape, scanKeys } from './connect.js';
 import { CliError, EXIT_USAGE } from './errors.js';
@@ -181,43 +182,36 @@ async function deleteAndAnnounce(client: Client, redisKey: string): Promise<bool
 
 /**
  * The policy ids a stored bucket set holds, undefined when there is no key; an error for a key
- * that is not a bucket. A bucket set is a string: doubles (expiry, time of the last write, then
- * tokens per policy), then the policy ids joined by ','. Buckets an older tollgate wrote are a
- * hash with a `ts` field and one field per policy id.
+ * that is not a bucket. The layout (a string, or an older tollgate's hash) is read with the
+ * codec the Redis script follows: `@tollgate/core/stored-format`.
  */
 async function bucketFields(client: Client, redisKey: string): Promise<string[] | undefined> {
   const type = await client.type(redisKey);
   if (type === 'none') return undefined;
-  if (type === 'hash') return Object.keys(await client.hgetall(redisKey)).filter((f) => f !== 'ts');
+  if (type === 'hash') return legacyHashIds(await client.hgetall(redisKey));
   if (type !== 'string') throw new CliError(`${redisKey} is a Redis ${type}, not a tollgate bucket`);
   const value = await client.getBuffer(redisKey);
-  const ids = value === null ? undefined : specOf(value);
+  const ids = value === null ? undefined : decodeBuckets(value)?.ids;
   if (ids === undefined) throw new CliError(`${redisKey} is a Redis string that is not a tollgate bucket`);
-  return ids;
+  return [...ids];
 }
 
-/** The ids at the end of a stored bucket set, found as the script finds them: n ids after n + 2 doubles. */
-function specOf(value: Buffer): string[] | undefined {
-  for (let n = 1; 8 * (n + 2) < value.length; n++) {
-    const spec = value.subarray(8 * (n + 2)).toString('latin1');
-    if (/^[\w.:-]+(,[\w.:-]+)*$/.test(spec) && spec.split(',').length === n) return spec.split(',');
-  }
-  return undefined;
-}
-
-const POLICY_ID = /^(\d+)-(\d+)-(\d+)$/;
-
-/** The policies whose buckets a stored set holds: one id per policy (`max-windowMs-capacity`). */
-function policiesOf(redisKey: string, fields: readonly string[]): PolicyOptions[] {
-  const policies: PolicyOptions[] = [];
+/** The policies whose buckets a stored set holds, by id, in the order stored. */
+function policiesById(redisKey: string, fields: readonly string[]): Map<string, PolicyOptions> {
+  const policies = new Map<string, PolicyOptions>();
   for (const field of fields) {
-    const match = POLICY_ID.exec(field);
-    if (match === null) throw new CliError(`${redisKey} is not a tollgate bucket (field "${field}")`);
-    policies.push({ max: Number(match[1]), window: Number(match[2]), burst: Number(match[3]) });
+    const parts = parsePolicyId(field);
+    if (parts === undefined) throw new CliError(`${redisKey} is not a tollgate bucket (field "${field}")`);
+    policies.set(field, { max: parts.max, window: parts.windowMs, burst: parts.capacity });
   }
-  if (policies.length === 0) throw new CliError(`${redisKey} is not a tollgate bucket (no policy fields)`);
+  if (policies.size === 0) throw new CliError(`${redisKey} is not a tollgate bucket (no policy fields)`);
+  return policies;
+}
+
+/** The policies whose buckets a stored set holds. */
+function policiesOf(redisKey: string, fields: readonly string[]): PolicyOptions[] {
   // The order the policies were configured in is not stored; shortest window first reads best.
-  return policies.sort((a, b) => Number(a.window) - Number(b.window));
+  return [...policiesById(redisKey, fields).values()].sort((a, b) => Number(a.window) - Number(b.window));
 }
 
 function withPolicies(deriver: KeyDeriver, policies: readonly PolicyOptions[]): KeyDeriver {
@@ -253,9 +247,8 @@ async function identify(client: Client, prefix: string, redisKey: string): Promi
   const fields = await bucketFields(client, redisKey).catch(() => undefined);
   if (fields === undefined) return undefined;
   try {
-    const policies = policiesOf(redisKey, fields);
-    if (match[1] === 'n') return new KeyDeriver(prefix, match[2], policies);
-    const byId = new Map(policies.map((p) => [`${p.max}-${p.window}-${p.burst}`, p]));
+    if (match[1] === 'n') return new KeyDeriver(prefix, match[2], policiesOf(redisKey, fields));
+    const byId = policiesById(redisKey, fields);
     const ordered = (match[2] as string).split('+').map((id) => byId.get(id));
     if (ordered.some((p) => p === undefined)) return undefined;
     return new KeyDeriver(prefix, undefined, ordered as PolicyOptions[]);

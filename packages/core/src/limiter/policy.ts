@@ -1,6 +1,7 @@
 import { type Duration, formatDuration, parseDuration } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 import { assertKnownOptions, positiveInteger } from '../options/validate.js';
+import { policyId } from '../stores/bucket-codec.js';
 
 /**
  * The largest `max` and `burst`: 12 digits. Token counts stay exact doubles with room for
@@ -41,7 +42,7 @@ export interface Policy {
   readonly capacity: number;
   /** Tokens refilled per millisecond: `max / windowMs`. */
   readonly ratePerMs: number;
-  /** Stable identity used in store keys and fields, e.g. `100-60000-100`. */
+  /** Stable identity used in store keys and stored with the buckets (`policyId`), e.g. `100-60000-100`. */
   readonly id: string;
   /** Human label used in headers, e.g. `100-per-1m`. */
   readonly label: string;
@@ -65,7 +66,7 @@ export function createPolicy(options: PolicyOptions, path = ''): Policy {
     windowMs,
     capacity,
     ratePerMs,
-    id: `${max}-${windowMs}-${capacity}`,
+    id: policyId({ max, windowMs, capacity }),
     label: capacity === max ? label : `${label}-burst-${capacity}`,
   });
 }
