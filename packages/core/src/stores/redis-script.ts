@@ -5,14 +5,16 @@ import { scriptSha } from '../digest.js';
  * limiter/bucket.ts operation for operation on IEEE doubles, so a RedisStore and a MemoryStore
  * given the same calls reach bit-identical states.
  *
- * KEYS[1]  a string: little-endian doubles (the ms at which the key expires, `since` (ms of
- *          the last write), then each bucket's tokens at `since`), then the spec (below).
+ * KEYS[1]  the client's stored buckets, in the layout stores/bucket-codec.ts defines (the one
+ *          reference for it, which the CLI and the tests read with): little-endian doubles (the ms
+ *          at which the key expires, `since` (ms of the last write), then each bucket's tokens at
+ *          `since`), then the spec (below). A change to that layout changes both files.
  * ARGV[1]  the clock: 't' to read the server's TIME, else the caller's estimate of the server's
  *          clock in ms, never ahead of it, optionally followed by '+' and how far ahead of the
  *          estimate the server's clock can be at most. A mode other than consume prefixes it:
  *          'a' adjust (take every value unconditionally), 'l' lower (cap each bucket at its
  *          value), 'p' peek.
- * ARGV[2]  the spec: the bucket ids joined by ','. A stored value whose spec differs was written
+ * ARGV[2]  the spec: the bucket ids (`policyId`) joined by ','. A stored value whose spec differs was written
  *          for other policies: its buckets are matched by id, the others start full.
  * ARGV[3…] per bucket: capacity, tokens per ms, value (cost, delta or ceiling), as numbers Lua
  *          parses exactly (integers, or C99 hex floats). With one bucket and a value of 1 (the
