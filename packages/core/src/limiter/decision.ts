@@ -1,5 +1,5 @@
 import { msUntilSurely, wholeTokens } from './bucket.js';
-import type { Policy } from './policy.js';
+import type { Policy } from './policy-types.js';
 
 /** Where a decision came from: the store, or a fallback while the store was failing. */
 export type DecisionSource = 'store' | 'local' | 'open' | 'closed';

@@ -2,6 +2,10 @@ import { type Duration, formatDuration, parseDuration } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 import { assertKnownOptions, positiveInteger } from '../options/validate.js';
 import { policyId } from '../stores/bucket-codec.js';
+import type { Policy } from './policy-types.js';
+
+/** A validated policy (its shape lives in policy-types.ts, outside the import graph of errors). */
+export type { Policy };
 
 /**
  * The largest `max` and `burst`: 12 digits. Token counts stay exact doubles with room for
@@ -32,20 +36,6 @@ export interface PolicyOptions {
   window: Duration;
   /** Bucket capacity; defaults to `max`. A whole number from 1 to 999,999,999,999. */
   burst?: number;
-}
-
-/** A validated policy. */
-export interface Policy {
-  readonly max: number;
-  readonly windowMs: number;
-  /** Bucket capacity: `burst ?? max`. */
-  readonly capacity: number;
-  /** Tokens refilled per millisecond: `max / windowMs`. */
-  readonly ratePerMs: number;
-  /** Stable identity used in store keys and stored with the buckets (`policyId`), e.g. `100-60000-100`. */
-  readonly id: string;
-  /** Human label used in headers, e.g. `100-per-1m`. */
-  readonly label: string;
 }
 
 const POLICY_OPTIONS = new Set(['max', 'window', 'burst']);
