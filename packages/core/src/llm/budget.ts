@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClientLike } from '../stores/redis-store.js';
+import {
+  connectionOf,
+  type RedisClientLike,
+  type RedisConnection,
+  type RedisScript,
+  runScript,
+} from '../stores/redis-clients/index.js';
 import { RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from './budget-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 
@@ -80,7 +86,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly client: () => Promise<RedisClientLike>,
+    /** Any client RedisStore accepts (or its `RedisConnection`), connected on demand. */
+    private readonly client: () => Promise<RedisClientLike | RedisConnection>,
     private readonly prefix: string,
     options: { timeoutMs?: number } = {},
   ) {
@@ -89,7 +96,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(periods: readonly BudgetPeriod[], micros: number, expiresAt: number) {
     const id = `${randomUUID()}:${micros}`;
-    const reply = await this.eval(RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, this.keys(periods), [
+    const reply = await this.run(RESERVE, this.keys(periods), [
       Date.now(),
       micros,
       id,
@@ -98,12 +105,12 @@ export class RedisBudgetStore implements BudgetStore {
       ...periods.map((p) => p.capMicros),
       ...periods.map((p) => ttlSeconds(p)),
     ]);
-    if (reply === 0) return { id };
+    if (Number(reply) === 0) return { id };
     return { refused: periods[Number(reply) - 1] as BudgetPeriod };
   }
 
   async settle(periods: readonly BudgetPeriod[], id: string, micros: number): Promise<void> {
-    await this.eval(SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, this.keys(periods), [id, micros, ...periods.map(ttlSeconds)]);
+    await this.run(SETTLE, this.keys(periods), [id, micros, ...periods.map(ttlSeconds)]);
   }
 
   /** Every key of one scope shares a hash tag, so a call's budgets sit in one Redis Cluster slot. */
@@ -114,18 +121,15 @@ export class RedisBudgetStore implements BudgetStore {
     });
   }
 
-  private eval(script: string, sha: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return storeCall('budget store', this.timeoutMs, async () => {
-      const client = await this.client();
-      try {
-        return await client.evalsha(sha, keys.length, ...keys, ...args);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return client.eval(script, keys.length, ...keys, ...args);
-      }
-    });
+  private run(script: RedisScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return storeCall('budget store', this.timeoutMs, async () =>
+      runScript(connectionOf(await this.client()), script, keys, args.map(String)),
+    );
   }
 }
+
+const RESERVE: RedisScript = { source: RESERVE_SCRIPT, sha: RESERVE_SCRIPT_SHA };
+const SETTLE: RedisScript = { source: SETTLE_SCRIPT, sha: SETTLE_SCRIPT_SHA };
 
 /** A period's keys outlive it by a day, for late settlements. */
 function ttlSeconds(period: BudgetPeriod): number {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, TollgateError } from '../errors.js';
-import type { RedisClientLike } from '../stores/redis-store.js';
+import { connectionOf, type RedisClientLike, type RedisConnection, runScript } from '../stores/redis-clients/index.js';
 import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 import { TOKEN_KINDS, type TokenCounts } from './usage.js';
@@ -96,7 +96,8 @@ export class RedisLedger implements UsageLedger {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly client: () => Promise<RedisClientLike>,
+    /** Any client RedisStore accepts (or its `RedisConnection`), connected on demand. */
+    private readonly client: () => Promise<RedisClientLike | RedisConnection>,
     private readonly prefix: string,
     options: {
       /** The longest a `record` or `read` waits for Redis, in whole ms (default 500). */
@@ -115,25 +116,19 @@ export class RedisLedger implements UsageLedger {
   }
 
   private async write(entry: UsageEntry): Promise<boolean> {
-    const client = await this.client();
+    const conn = connectionOf(await this.client());
     const dayKey = this.dayKey(entry.day);
     const idKey = entry.requestId === undefined ? dayKey : `${dayKey}:req:${digest(entry.requestId)}`;
-    const args: (string | number)[] = [dayKey, idKey, TTL_SECONDS, entry.requestId === undefined ? '0' : '1'];
-    for (const [field, n] of increments(entry)) args.push(`${entry.model}:${field}`, n);
-    let reply: unknown;
-    try {
-      reply = await client.evalsha(LEDGER_SCRIPT_SHA, 2, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      reply = await client.eval(LEDGER_SCRIPT, 2, ...args);
-    }
-    return reply === 1;
+    const args = [String(TTL_SECONDS), entry.requestId === undefined ? '0' : '1'];
+    for (const [field, n] of increments(entry)) args.push(`${entry.model}:${field}`, String(n));
+    const reply = await runScript(conn, LEDGER, [dayKey, idKey], args);
+    return Number(reply) === 1;
   }
 
   private async readDays(days: readonly string[]): Promise<Map<string, DayCounters>> {
-    const client = await this.client();
+    const conn = connectionOf(await this.client());
     // Sent together (one round trip when pipelined), so 31 days cost one wait, not 31.
-    const hashes = await Promise.all(days.map((day) => client.hgetall(this.dayKey(day))));
+    const hashes = await Promise.all(days.map((day) => conn.hgetall(this.dayKey(day))));
     const out = new Map<string, DayCounters>();
     days.forEach((day, i) => {
       const counters: DayCounters = {};
@@ -156,6 +151,9 @@ export class RedisLedger implements UsageLedger {
     return `${this.prefix}:llm:{usage:${day}}`;
   }
 }
+
+/** The ledger script, as the one script runner takes it. */
+const LEDGER = { source: LEDGER_SCRIPT, sha: LEDGER_SCRIPT_SHA } as const;
 
 function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url').slice(0, 32);

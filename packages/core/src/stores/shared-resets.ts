@@ -1,4 +1,4 @@
-import type { RedisClientLike } from './redis-store.js';
+import type { RedisConnection } from './redis-clients/connection.js';
 import { type RedisSubscriberLike, ResetChannel } from './reset-channel.js';
 
 /** What a store hears from the shared subscription. */
@@ -29,10 +29,11 @@ export interface ResetMembership {
 class SharedResets {
   private readonly members = new Set<WeakRef<ResetListener>>();
   readonly channel: ResetChannel;
-  private readonly onClientEnd = () => this.channel.close();
+  /** Removes the listener on the client's end, when the last store leaves first. */
+  private readonly stopWatchingEnd: () => void;
 
   constructor(
-    private readonly client: RedisClientLike,
+    private readonly client: RedisConnection,
     open: () => RedisSubscriberLike,
   ) {
     this.channel = new ResetChannel(
@@ -47,7 +48,7 @@ class SharedResets {
       (error) => this.live()[0]?.onError(error),
     );
     // Closing the client closes its subscriber connection too.
-    client.once?.('end', this.onClientEnd);
+    this.stopWatchingEnd = client.onEnd?.(() => this.channel.close()) ?? (() => {});
   }
 
   join(member: ResetListener): ResetMembership {
@@ -58,7 +59,7 @@ class SharedResets {
       leave: () => {
         if (!this.members.delete(ref) || this.live().length > 0) return;
         shared.delete(this.client);
-        this.client.off?.('end', this.onClientEnd);
+        this.stopWatchingEnd();
         this.channel.close();
       },
     };
@@ -76,11 +77,11 @@ class SharedResets {
   }
 }
 
-const shared = new WeakMap<RedisClientLike, SharedResets>();
+const shared = new WeakMap<RedisConnection, SharedResets>();
 
 /** Joins the reset subscription of `client`, creating it (not yet opened) for its first store. */
 export function joinResets(
-  client: RedisClientLike,
+  client: RedisConnection,
   open: () => RedisSubscriberLike,
   member: ResetListener,
 ): ResetMembership {
