@@ -124,6 +124,21 @@ local function restamp(tokens)
   redis.call('SET', key, out .. spec, 'PX', string.format('%d', expires - now))
 end
 
+-- Writes a bucket set that is full again at need. out: since and the tokens, written in place
+-- (SETRANGE keeps the key's TTL) while the stored expiry still fits; SETRANGE is right only if
+-- tollgate wrote that expiry too, so one further out than any write could have set (need only
+-- grows, but for refunds) is re-set. Otherwise the whole value is written with a new expiry,
+-- slack (a full refill's time, at most a minute) past need.
+local function save(out, need, slack, stored)
+  if stored and need <= stored and stored <= need + 2 * slack + 60002 then
+    redis.call('SETRANGE', key, '8', out)
+  else
+    if slack > 60000 then slack = 60000 end
+    local expires = math.ceil(need + slack)
+    redis.call('SET', key, struct.pack('<d', expires) .. out .. spec, 'PX', string.format('%d', expires - now))
+  end
+end
+
 if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 25)) then
   local cap = ARGV[3] + 0
   local rate = ARGV[4] + 0
@@ -177,18 +192,7 @@ if n == 1 and (not v or (#v == 24 + #spec and string.find(v, spec, 25, true) == 
     if v then redis.call('DEL', key) end
     return reply
   end
-  local out = struct.pack('<dd', stamp, left)
-  local need = stamp + (cap - left) / rate + 1
-  -- SETRANGE keeps the key's TTL, which matches the stored expiry only if tollgate wrote both: one
-  -- further out than any write could have set (need only grows, but for refunds) is re-set.
-  if v and need <= expires and expires <= need + 2 * cap / rate + 60002 then
-    redis.call('SETRANGE', key, '8', out)
-  else
-    local slack = cap / rate
-    if slack > 60000 then slack = 60000 end
-    expires = math.ceil(need + slack)
-    redis.call('SET', key, struct.pack('<d', expires) .. out .. spec, 'PX', string.format('%d', expires - now))
-  end
+  save(struct.pack('<dd', stamp, left), stamp + (cap - left) / rate + 1, cap / rate, v and expires)
   return reply
 end
 
@@ -321,14 +325,7 @@ if need == 0 then
   if v then redis.call('DEL', key) end
   return reply
 end
-need = stamp + need + 1
-if expires ~= nil and need <= expires and expires <= need + 2 * slack + 60002 then
-  redis.call('SETRANGE', key, '8', out)
-else
-  if slack > 60000 then slack = 60000 end
-  expires = math.ceil(need + slack)
-  redis.call('SET', key, struct.pack('<d', expires) .. out .. spec, 'PX', string.format('%d', expires - now))
-end
+save(out, stamp + need + 1, slack, expires)
 return reply
 end
 
