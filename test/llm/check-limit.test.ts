@@ -232,3 +232,26 @@ describe('ClaudeRateLimiter limit errors', () => {
     );
   });
 });
+
+describe('ClaudeRateLimiter per-call options', () => {
+  it('read own properties only: a polluted Object.prototype sets no tenant, wait or size', async () => {
+    const claude = new ClaudeRateLimiter({ limits: { '*': { rpm: 1, itpm: 10_000, otpm: 10_000 } }, maxWaitMs: 0 });
+    await claude.checkLimit('claude-sonnet-4-5', { inputTokens: 10, maxTokens: 10 });
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.waitMs = 2 ** 31 - 1;
+    try {
+      // With the polluted wait read, the second call would sleep for ~60 s waiting for its request slot.
+      await expect(claude.checkLimit('claude-sonnet-4-5', { inputTokens: 10, maxTokens: 10 })).rejects.toBeInstanceOf(
+        RateLimitExceededError,
+      );
+    } finally {
+      delete proto.waitMs;
+    }
+  });
+
+  it.each([2 ** 31, -1, 1.5])('refuses a wait Node cannot time (waitMs %d) with the option named', async (waitMs) => {
+    const claude = new ClaudeRateLimiter({});
+    await expect(claude.checkLimit('claude-sonnet-4-5', { inputTokens: 1, waitMs })).rejects.toThrow(/waitMs/);
+    expect(() => new ClaudeRateLimiter({ maxWaitMs: waitMs })).toThrow(/maxWaitMs/);
+  });
+});

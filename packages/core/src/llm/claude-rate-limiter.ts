@@ -222,7 +222,7 @@ export class ClaudeRateLimiter {
     this.maxRetries = retry.maxRetries === undefined ? 4 : nonNegativeInteger(retry.maxRetries, 'retry.maxRetries');
     this.baseMs = retry.baseMs === undefined ? 500 : timerMs(retry.baseMs, 'retry.baseMs');
     this.capMs = retry.capMs === undefined ? 30_000 : timerMs(retry.capMs, 'retry.capMs');
-    this.maxWaitMs = opts.maxWaitMs === undefined ? 60_000 : nonNegativeInteger(opts.maxWaitMs, 'maxWaitMs');
+    this.maxWaitMs = opts.maxWaitMs === undefined ? 60_000 : waitLimit(opts.maxWaitMs, 'maxWaitMs');
     this.rampRecoveryMs =
       opts.rampRecoveryMs === undefined ? 300_000 : positiveInteger(opts.rampRecoveryMs, 'rampRecoveryMs');
   }
@@ -234,7 +234,10 @@ export class ClaudeRateLimiter {
    * and `TOLLGATE_STORE_TIMEOUT` / `TOLLGATE_STORE_UNAVAILABLE` when the store (buckets or
    * budgets) does not answer within `timeoutMs` or fails: nothing is admitted without it.
    */
-  async checkLimit(model: string, estimate: CallEstimate = {}): Promise<Reservation> {
+  async checkLimit(model: string, given: CallEstimate = {}): Promise<Reservation> {
+    // Own properties only: a polluted Object.prototype must not set a tenant, a wait or a size.
+    const estimate = assertOptionsObject(given, 'estimate') as CallEstimate;
+    const waitMs = estimate.waitMs === undefined ? this.maxWaitMs : waitLimit(estimate.waitMs, 'waitMs');
     this.assertSpendCapOpen();
     const family = modelFamily(model, this.families);
     const policies = this.policiesFor(family);
@@ -245,7 +248,7 @@ export class ClaudeRateLimiter {
     const costs = [requests, input, output];
     const key = this.bucketKey(family);
     const budget = await this.holdBudget(model, estimate.tenant, input, estimate.maxTokens ?? otpm.capacity);
-    const deadline = Date.now() + (estimate.waitMs ?? this.maxWaitMs);
+    const deadline = Date.now() + waitMs;
     try {
       for (;;) {
         const result = await storeCall('rate limit store', this.timeoutMs, () =>
@@ -298,7 +301,8 @@ export class ClaudeRateLimiter {
    * `tollgate_claude_store_writes_failed_total{write="ledger"}`, and is not retried, so it may be
    * missing from `getUsageStats`.
    */
-  async recordUsage(model: string, usage: ClaudeUsage, options: RecordOptions = {}): Promise<number> {
+  async recordUsage(model: string, usage: ClaudeUsage, given: RecordOptions = {}): Promise<number> {
+    const options = assertOptionsObject(given, 'recordUsage options') as RecordOptions;
     const tokens = tokenCounts(usage);
     const safe = safeModelId(model);
     const { micros, priced } = priceCall(this.prices, safe, tokens, options.batch === true);
@@ -653,6 +657,11 @@ function optionalCount(value: unknown, option: string): number | undefined {
     );
   }
   return value;
+}
+
+/** A longest wait: 0 (never wait) up to the longest timer Node honours (longer fires at once). */
+function waitLimit(value: unknown, option: string): number {
+  return value === 0 ? 0 : timerMs(value, option);
 }
 
 function nonNegativeInteger(value: unknown, option: string): number {
