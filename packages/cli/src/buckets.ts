@@ -1,8 +1,6 @@
 import { isIP } from 'node:net';
 import {
-  EPSILON,
   ipKey,
-  msUntil,
   type Policy,
   type PolicyOptions,
   RateLimiter,
@@ -10,7 +8,7 @@ import {
   RedisStore,
   tokenKey,
 } from '@tollgate/core';
-import { decodeBuckets, legacyHashIds, parsePolicyId } from '@tollgate/core/stored-format';
+import { bucketStanding, decodeBuckets, legacyHashIds, parsePolicyId } from '@tollgate/core/stored-format';
 import type { KeySpec, LimiterSpec } from './args.js';
 import { type Client, globEscape, scanKeys } from './connect.js';
 import { CliError, EXIT_USAGE } from './errors.js';
@@ -301,13 +299,14 @@ function report(
 ): BucketStatus {
   const reports = policies.map((policy, i): PolicyReport => {
     const t = tokens[i] ?? policy.capacity;
+    const { remaining, resetMs, retryAfterMs } = bucketStanding(t, policy.capacity, policy.ratePerMs);
     return {
       policy: policy.label,
       limit: policy.capacity,
-      remaining: Math.max(0, Math.floor(t + EPSILON)),
+      remaining,
       tokens: Math.round(t * 1000) / 1000,
-      resetMs: msUntil(t, policy.capacity, policy.capacity, policy.ratePerMs),
-      retryAfterMs: msUntil(t, 1, policy.capacity, policy.ratePerMs),
+      resetMs,
+      retryAfterMs,
     };
   });
   return {

@@ -14,3 +14,4 @@ export {
   policyId,
   type StoredBuckets,
 } from './stores/bucket-codec.js';
+export { type BucketStanding, bucketStanding } from './stores/bucket-standing.js';
