@@ -55,6 +55,10 @@ end
 local now
 local upper
 local timed = -1
+-- Whether the time is the server's (its TIME, or an estimate of it): only then can a stored time
+-- far ahead be told for a step of the server's clock. App servers' clocks (and the test clock)
+-- disagree with each other by any amount, so there a stored time ahead is kept, as it always was.
+local serverClock = true
 if clock == 't' then
   if redis.replicate_commands then redis.replicate_commands() end
   local t = redis.pcall('TIME')
@@ -71,22 +75,25 @@ else
   else
     now = clock + 0
     upper = now
+    serverClock = false
   end
 end
 -- A stored time further ahead than any clock estimate can be (their slack is a round trip or
 -- so) was written before the server's clock stepped back: it is taken as now, so the step costs
 -- the bucket no more than its normal refill time, not the length of the step.
-local ahead = upper + 1000
+local ahead = math.huge
+if serverClock then ahead = upper + 1000 end
 -- Set when the stored value could not be decoded: the reply then says so (see the end).
 local corrupt = false
 
 -- Whether a decoded double is a number the arithmetic can use (not NaN, not infinite), and a
--- stored time one a clock could have written: not negative, not a day past the server's clock.
+-- stored time one a clock could have written: not negative, not a year past the server's clock
+-- (a longer backward step of the server's clock, which clears buckets, is not a real concern).
 local function finite(x)
   return x == x and x > -math.huge and x < math.huge
 end
 local function plausible(t)
-  return finite(t) and t >= 0 and t <= upper + 86400000
+  return finite(t) and t >= 0 and t <= upper + 31622400000
 end
 
 -- What cannot be decoded is treated as absent (full buckets): deleted now, so a refusal or a
