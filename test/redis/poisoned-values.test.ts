@@ -101,12 +101,19 @@ describe.skipIf(!redis.server)('RedisStore heals poisoned values', () => {
 
   it('many poisoned keys: every one counted, one log line', async () => {
     const lines: string[] = [];
-    const log = (_f: object, m: string) => lines.push(m);
+    const fields: object[] = [];
+    const log = (f: object, m: string) => {
+      fields.push(f);
+      lines.push(m);
+    };
     const store = new RedisStore({ client, logger: { info: log, warn: log, error: log } });
     const limiter = new RateLimiter({ max: 5, window: '1h', prefix: uniquePrefix('poison-many'), store });
     for (let i = 0; i < 20; i++) await client.set(limiter.keyFor(`k${i}`), 'garbage');
     for (let i = 0; i < 20; i++) expect((await limiter.consume(`k${i}`)).remaining).toBe(4);
     expect(store.corruptBuckets).toBe(20);
     expect(lines.filter((l) => l.includes('cannot decode'))).toHaveLength(1);
+    // The line names the limiter, never the client's key.
+    expect(JSON.stringify(fields)).not.toMatch(/k\d+/);
+    expect(fields[0]).toMatchObject({ limiter: limiter.keyFor('k0').slice(0, -2) });
   });
 });

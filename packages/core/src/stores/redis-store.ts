@@ -440,8 +440,10 @@ export class RedisStore implements Store {
     this.corrupt += 1;
     const suppressed = this.throttle.take('corrupt');
     if (suppressed === undefined) return;
+    // The limiter's part of the key only: the rest identifies a client, which logs never carry.
+    const limiter = key.slice(0, key.lastIndexOf(':') + 1);
     this.logger.warn(
-      { key, corruptBuckets: this.corrupt, suppressed },
+      { limiter, corruptBuckets: this.corrupt, suppressed },
       'Redis held a value tollgate cannot decode; it was deleted and the key taken as full buckets',
     );
   }
