@@ -37,6 +37,13 @@ export function msUntil(tokens: number, target: number, capacity: number, ratePe
   // A NaN balance or rate, or no rate at all, never gets there.
   if (Number.isNaN(estimate) || estimate === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (estimate >= UNRESOLVED_MS) return estimate;
+  // The closed form is almost always exact: checked inline, so the common case makes no closure.
+  if (
+    covers(refill(tokens, 0, estimate, capacity, ratePerMs), target) &&
+    (estimate === 1 || !covers(refill(tokens, 0, estimate - 1, capacity, ratePerMs), target))
+  ) {
+    return estimate;
+  }
   return firstReady(estimate, (ms) => covers(refill(tokens, 0, ms, capacity, ratePerMs), target));
 }
 
@@ -63,8 +70,8 @@ export function msUntilSurely(tokens: number, target: number, capacity: number, 
   const margin = (capacity + Math.abs(tokens)) * ROUNDING_MARGIN;
   // Unclamped: a balance that reaches the capacity by the stored state's rounding may miss it by
   // the other's, and a target at the capacity is then covered only by EPSILON, not by the cap.
-  const sure = (wait: number) => covers(tokens + wait * ratePerMs - margin, target);
-  return sure(ms) ? ms : firstReady(ms + 1, sure);
+  if (covers(tokens + ms * ratePerMs - margin, target)) return ms;
+  return firstReady(ms + 1, (wait) => covers(tokens + wait * ratePerMs - margin, target));
 }
 
 /**
