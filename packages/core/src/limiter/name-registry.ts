@@ -1,55 +1,70 @@
-import { InvalidOptionError } from '../errors.js';
+import type { Logger } from '../log.js';
 
-/** Who holds a limiter name on one store: their common policy, and how many live limiters. */
-interface Claim {
-  /** Policy ids in order: what the store's buckets under this name are shaped by. */
-  readonly policyId: string;
-  /** The policies as people read them, for the error message. */
-  readonly policyLabel: string;
-  live: number;
-}
+/** The live limiters with one name on one store, under one prefix, by their policy ids. */
+type Holders = Map<string, { readonly label: string; live: number }>;
 
-/** Names in use per store, by the key prefix they produce (`${prefix}:n:${name}:`). */
-const claimsByStore = new WeakMap<object, Map<string, Claim>>();
+/** Names in use per store, by `${prefix}:${name}` (neither part can hold a colon). */
+const namesByStore = new WeakMap<object, Map<string, Holders>>();
 
-/** Gives a name back when its limiter is garbage-collected, so a process may rebuild it with a new policy. */
-const release = new FinalizationRegistry<{ claims: Map<string, Claim>; keyPrefix: string }>(({ claims, keyPrefix }) => {
-  const claim = claims.get(keyPrefix);
-  if (claim !== undefined && --claim.live === 0) claims.delete(keyPrefix);
-});
+/** Forgets a limiter when it is garbage-collected, so the registry never outgrows the live limiters. */
+const release = new FinalizationRegistry<{ names: Map<string, Holders>; slot: string; policyId: string }>(
+  ({ names, slot, policyId }) => {
+    const holders = names.get(slot);
+    const holder = holders?.get(policyId);
+    if (holders === undefined || holder === undefined || --holder.live > 0) return;
+    holders.delete(policyId);
+    if (holders.size === 0) names.delete(slot);
+  },
+);
 
 /**
- * Records that `limiter`, named `name`, keeps its buckets under `keyPrefix` in `store` with the
- * given policies. Limiters with one name share their keys: with two policies, each decision would
- * rewrite the other's buckets (on Redis a lax limiter refilled a strict one on every call). So a
- * second live limiter with the same name, prefix and store but other policies is refused; the same
- * policies again (limiters built in a loop, one per route) are fine. The registry is per process: it
- * cannot see a limiter of another process, nor another store object over the same Redis.
+ * Records that `limiter`, named `name`, keeps its buckets in `store` under `prefix` with the given
+ * policies, and warns when a live limiter of this process has the same name there with other
+ * policies. Both work: a limiter's keys carry its policies, so the two count separately. That is
+ * what a config reload that changes a policy needs (the old limiter may not be collected yet), but
+ * in one app it is more often a name given twice by mistake, hence the warning, once per policy
+ * that joins a name (limiters built in a loop, one per route, with one policy warn at most once).
+ * The registry is per process: another process, or another store object over the same Redis,
+ * is not seen, and needs no warning as its buckets are just as separate.
  */
 export function claimName(
   store: object,
-  keyPrefix: string,
+  prefix: string,
   name: string,
   policies: readonly { readonly id: string; readonly label: string }[],
   limiter: object,
+  logger: Logger,
 ): void {
-  let claims = claimsByStore.get(store);
-  if (claims === undefined) {
-    claims = new Map();
-    claimsByStore.set(store, claims);
+  let names = namesByStore.get(store);
+  if (names === undefined) {
+    names = new Map();
+    namesByStore.set(store, names);
+  }
+  const slot = `${prefix}:${name}`;
+  let holders = names.get(slot);
+  if (holders === undefined) {
+    holders = new Map();
+    names.set(slot, holders);
   }
   const policyId = policies.map((p) => p.id).join('+');
-  const policyLabel = policies.map((p) => p.label).join(' + ');
-  const claim = claims.get(keyPrefix);
-  if (claim !== undefined && claim.policyId !== policyId) {
-    throw new InvalidOptionError(
-      'name',
-      name,
-      `this store already has a limiter named "${name}" (same prefix) with policy ${claim.policyLabel}, and this one has ${policyLabel}. ` +
-        'Limiters with one name share their buckets, so one name must keep one policy: give this limiter another name',
-    );
+  const policy = policies.map((p) => p.label).join(' + ');
+  const holder = holders.get(policyId);
+  if (holder !== undefined) {
+    holder.live += 1;
+  } else {
+    const others = [...holders.values()].map((h) => h.label);
+    holders.set(policyId, { label: policy, live: 1 });
+    if (others.length > 0) warnShared(logger, name, policy, others);
   }
-  if (claim === undefined) claims.set(keyPrefix, { policyId, policyLabel, live: 1 });
-  else claim.live += 1;
-  release.register(limiter, { claims, keyPrefix });
+  release.register(limiter, { names, slot, policyId });
+}
+
+function warnShared(logger: Logger, name: string, policy: string, others: readonly string[]): void {
+  logger.warn(
+    { limiter: name, policy, otherPolicies: others },
+    `limiter "${name}" is built with policy ${policy} while ${others.length === 1 ? 'another limiter' : 'other limiters'} ` +
+      `named "${name}" on this store ${others.length === 1 ? 'has policy' : 'have policies'} ${others.join(', ')}: ` +
+      `they now count separately (a limiter's keys carry its policies). ` +
+      'Expected during a config reload; otherwise give one of them another name',
+  );
 }

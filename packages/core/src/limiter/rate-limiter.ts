@@ -30,8 +30,10 @@ interface CommonOptions {
   store?: Store;
   /**
    * Names the limiter's keys; limiters with different names never share buckets. Limiters with
-   * the same name (on one store, under one prefix) do, so they must have the same policies: a
-   * second live limiter with the same name and other policies is refused when built.
+   * the same name and the same policies (on one store, under one prefix) do. A limiter's keys
+   * also carry its policies, so a limiter with the same name and other policies (a config reload,
+   * another process mid-rollout) starts buckets of its own; in one process, building it logs a
+   * warning.
    */
   name?: string;
   /** First segment of every store key (default `'tollgate'`). */
@@ -144,13 +146,18 @@ export class RateLimiter {
       );
     }
     this.store = (opts.store as Store | undefined) ?? new MemoryStore();
-    // Unnamed limiters are keyed by their policies, so identical limiters in a fleet share buckets.
-    const id = this.name === undefined ? `p:${this.policies.map((p) => p.id).join('+')}` : `n:${this.name}`;
+    // Keys carry the policies, so identical limiters in a fleet share buckets and limiters with
+    // other policies never do, whatever their names: under one key, each decision would rewrite the
+    // other policy's buckets (a lax limiter named like a strict one refilled it on every call, in
+    // any process on the same Redis).
+    const policyIds = this.policies.map((p) => p.id).join('+');
+    const id = this.name === undefined ? `p:${policyIds}` : `n:${this.name}:${policyIds}`;
     this.keyPrefix = `${prefix}:${id}:`;
     this.target = typeof this.store.scope === 'function' ? this.store.scope(this.keyPrefix) : this.store;
     this.label = this.name ?? id;
     this.tally = decisionTally(this.label);
-    this.health = new StoreHealth((opts.logger as Logger | undefined) ?? consoleLogger, this.label);
+    const logger = (opts.logger as Logger | undefined) ?? consoleLogger;
+    this.health = new StoreHealth(logger, this.label);
     const circuit = parseCircuitOptions(opts.circuit);
     if (circuit === undefined) {
       this.circuit = undefined;
@@ -166,7 +173,7 @@ export class RateLimiter {
     }
     this.unitCosts = Object.freeze(this.policies.map(() => 1));
     // Last, once every option is valid: a refused limiter must not hold the name.
-    if (this.name !== undefined) claimName(this.store, this.keyPrefix, this.name, this.policies, this);
+    if (this.name !== undefined) claimName(this.store, prefix, this.name, this.policies, this, logger);
     // The parsed configuration cannot change after validation (name, policies, failMode,
     // timeoutMs, store…): every field becomes read-only. The instance itself is not frozen, so
     // instrumentation may still wrap a method such as `decide` on it.
