@@ -1,7 +1,8 @@
-import { MemoryStore, RedisStore, type Store } from '@tollgate/core';
-import { Redis } from 'ioredis';
+import { MemoryStore, type RedisClientLike, RedisStore, type Store } from '@tollgate/core';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, it } from 'vitest';
 import { clusterClient, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
+import { type ClientKind, clientKinds, keysOf } from '../redis/clients.js';
 import { type AppSpec, adapters, type Served } from './adapters.js';
 import { type Context, outageScenarios, scenarios } from './scenarios.js';
 
@@ -16,9 +17,13 @@ afterEach(async () => {
 
 const client = redis.server ? new Redis(REDIS_URL) : undefined;
 const cluster = redis.clusterNodes.length > 0 ? await clusterClient() : undefined;
+/** One client of each family (ioredis, node-redis, Valkey GLIDE; one Redis and the Cluster), for the whole file. */
+const redisClients = new Map<ClientKind, RedisClientLike>();
+for (const kind of clientKinds) if (kind.enabled) redisClients.set(kind, await kind.open());
 afterAll(async () => {
   await client?.quit();
   await cluster?.quit();
+  await Promise.all([...redisClients].map(([kind, c]) => kind.close(c)));
 });
 
 interface StoreKind {
@@ -43,31 +48,25 @@ const storeKinds: StoreKind[] = [
       };
     },
   },
-  {
-    name: 'redis',
-    enabled: redis.server,
-    make(clock, prefix) {
-      return {
-        // The scenario's prefix keeps parallel runs apart; the clock makes Retry-After testable.
-        store: () => prefixed(new RedisStore({ client: client as Redis, now: () => clock.now }), prefix),
-        keys: () => (client as Redis).keys(`${prefix}:*`),
-      };
-    },
-  },
-  {
-    name: 'Redis Cluster',
-    enabled: cluster !== undefined,
-    make(clock, prefix) {
-      const c = cluster as NonNullable<typeof cluster>;
-      return {
-        store: () => prefixed(new RedisStore({ client: c, now: () => clock.now }), prefix),
-        keys: async () => {
-          const keys = await Promise.all(c.nodes('master').map((node) => node.keys(`${prefix}:*`)));
-          return keys.flat();
-        },
-      };
-    },
-  },
+  ...clientKinds.map((kind): StoreKind => {
+    const admin = kind.cluster ? cluster : client;
+    return {
+      name: kind.cluster
+        ? `Redis Cluster (${kind.family})`
+        : kind.family === 'ioredis'
+          ? 'redis'
+          : `redis (${kind.family})`,
+      enabled: kind.enabled,
+      make(clock, prefix) {
+        const c = redisClients.get(kind) as RedisClientLike;
+        return {
+          // The scenario's prefix keeps parallel runs apart; the clock makes Retry-After testable.
+          store: () => prefixed(new RedisStore({ client: c, now: () => clock.now }), prefix),
+          keys: () => keysOf(admin as Redis | Cluster, `${prefix}:*`),
+        };
+      },
+    };
+  }),
 ];
 
 /** Every limiter of a scenario writes under its own prefix, so scenarios never share buckets. */
@@ -107,30 +106,33 @@ for (const kind of storeKinds) {
   });
 }
 
-describe.skipIf(!redis.server || !redis.binary)('conformance when Redis dies', () => {
-  for (const adapter of adapters) {
-    describe(adapter.name, () => {
-      for (const scenario of outageScenarios) {
-        it(scenario.name, async () => {
-          const server = await RedisProcess.start();
-          const own = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-          own.on('error', () => {});
-          try {
-            await scenario.run({
-              serve: async (spec) => {
-                const served = await adapter.serve(spec);
-                opened.push(served);
-                return served;
-              },
-              store: () => new RedisStore({ client: own }),
-              killRedis: () => server.kill(),
-            });
-          } finally {
-            own.disconnect();
-            await server.stop();
-          }
-        });
-      }
-    });
-  }
-});
+/** Every client family on one Redis that dies mid-run: the same failMode outcomes for each. */
+for (const kind of clientKinds.filter((k) => k.at !== undefined)) {
+  const on = kind.family === 'ioredis' ? '' : ` (${kind.family})`;
+  describe.skipIf(!redis.server || !redis.binary)(`conformance when Redis dies${on}`, () => {
+    for (const adapter of adapters) {
+      describe(adapter.name, () => {
+        for (const scenario of outageScenarios) {
+          it(scenario.name, async () => {
+            const server = await RedisProcess.start();
+            const own = await (kind.at as NonNullable<ClientKind['at']>)(server.url);
+            try {
+              await scenario.run({
+                serve: async (spec) => {
+                  const served = await adapter.serve(spec);
+                  opened.push(served);
+                  return served;
+                },
+                store: () => new RedisStore({ client: own }),
+                killRedis: () => server.kill(),
+              });
+            } finally {
+              await kind.close(own);
+              await server.stop();
+            }
+          });
+        }
+      });
+    }
+  });
+}

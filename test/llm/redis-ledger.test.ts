@@ -1,7 +1,8 @@
-import { ClaudeRateLimiter, RedisStore } from '@tollgate/core';
+import { ClaudeRateLimiter, ErrorCodes, type RedisClientLike, RedisStore } from '@tollgate/core';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
+import { type ClientKind, clientKinds } from '../redis/clients.js';
 import { collectingLogger, today } from './support.js';
 
 /** The usage ledger in a real Redis: one script per call, shared by every instance, kept 31 days. */
@@ -101,3 +102,56 @@ describe.skipIf(!redis.server)('the Claude usage ledger in Redis', () => {
     expect(stats.unpricedCalls).toBe(1);
   });
 });
+
+/**
+ * The ledger and budgets on every client family, one Redis and the Cluster: a limiter given a
+ * node-redis or GLIDE client (or a RedisStore on one) keeps them in Redis, shared with instances
+ * on any other client.
+ */
+for (const kind of clientKinds) {
+  describe.skipIf(!kind.enabled)(`the usage ledger and budgets on ${kind.name}`, () => {
+    let client: RedisClientLike;
+    let ioredis: RedisClientLike;
+    const ioredisKind = clientKinds.find((k) => k.family === 'ioredis' && k.cluster === kind.cluster) as ClientKind;
+    beforeAll(async () => {
+      client = await kind.open();
+      ioredis = await ioredisKind.open();
+    });
+    afterAll(async () => {
+      await kind.close(client);
+      await ioredisKind.close(ioredis);
+    });
+    const usage = { input_tokens: 1_000, output_tokens: 100 };
+
+    it('shares one ledger with an instance on ioredis; a request id counts once between them', async () => {
+      const prefix = uniquePrefix('ledger-client');
+      const logger = collectingLogger().logger;
+      const mine = new ClaudeRateLimiter({ redis: client, prefix, logger });
+      const viaStore = new ClaudeRateLimiter({ store: new RedisStore({ client }), prefix, logger });
+      const theirs = new ClaudeRateLimiter({ redis: ioredis, prefix, logger });
+      await mine.recordUsage('claude-sonnet-4-5', usage, { requestId: 'req_1' });
+      await theirs.recordUsage('claude-sonnet-4-5', usage, { requestId: 'req_1' });
+      await viaStore.recordUsage('claude-sonnet-4-5', usage, { requestId: 'req_2' });
+      // 1000×3 + 100×15 = 4,500 µ$ each
+      for (const claude of [mine, viaStore, theirs]) {
+        expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 2, costMicros: 9_000 });
+      }
+    });
+
+    it('holds budgets in Redis: a second instance sees the first one’s hold', async () => {
+      const prefix = uniquePrefix('budget-client');
+      const logger = collectingLogger().logger;
+      // Worst case per call: 100 input × 3 + 500 max_tokens × 15 = 7,800 µ$; the cap lets one through.
+      const options = { prefix, logger, budgets: { daily: 0.01 } };
+      const mine = new ClaudeRateLimiter({ redis: client, ...options });
+      const theirs = new ClaudeRateLimiter({ redis: ioredis, ...options });
+      const call = { inputTokens: 100, maxTokens: 500, waitMs: 0 };
+      const held = await mine.checkLimit('claude-sonnet-4-5', call);
+      await expect(theirs.checkLimit('claude-sonnet-4-5', call)).rejects.toMatchObject({
+        code: ErrorCodes.BUDGET_EXCEEDED,
+      });
+      await held.settle({ input_tokens: 100, output_tokens: 10 });
+      await (await theirs.checkLimit('claude-sonnet-4-5', call)).settle({ input_tokens: 100, output_tokens: 10 });
+    });
+  });
+}

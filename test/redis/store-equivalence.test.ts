@@ -3,13 +3,14 @@ import {
   MemoryStore,
   RateLimiter,
   type RateLimiterOptions,
+  type RedisClientLike,
   RedisStore,
   type Store,
 } from '@tollgate/core';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniquePrefix } from '../helpers/redis.js';
+import { type ClientKind, clientKinds } from './clients.js';
 
 type Step =
   | { advance: number; op: 'consume'; key: string; cost?: number }
@@ -102,91 +103,100 @@ async function play(store: Store, clock: { now: number }, options: RateLimiterOp
   return out;
 }
 
-describe.skipIf(!redis.server)('MemoryStore and RedisStore answer alike', () => {
-  const client = new Redis(REDIS_URL);
-  afterAll(() => client.quit());
+/** Every client family, on one Redis and on the Cluster: each must answer as the memory store does. */
+for (const kind of clientKinds) describeKind(kind);
 
-  function stores() {
-    const clock = { now: 1_764_000_000_000 };
-    return {
-      clock,
-      memory: new MemoryStore({ now: () => clock.now }),
-      redis: new RedisStore({ client, now: () => clock.now }),
-    };
-  }
-
-  it.each(scenarios)('$name', async ({ limiter, steps }) => {
-    const a = stores();
-    const fromMemory = await play(a.memory, a.clock, limiter, steps, uniquePrefix('eqm'));
-    const b = stores();
-    const fromRedis = await play(b.redis, b.clock, limiter, steps, uniquePrefix('eqr'));
-    expect(fromRedis).toEqual(fromMemory);
-    // The table must exercise refusals, or it proves little.
-    expect(fromMemory.some((d) => d !== 'reset' && !d.allowed)).toBe(true);
-  });
-
-  it('random call sequences give identical decisions on both stores', async () => {
-    const step = fc.record({
-      advance: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5000 })),
-      op: fc.constantFrom<'consume' | 'peek' | 'reset'>('consume', 'consume', 'consume', 'consume', 'peek', 'reset'),
-      key: fc.constantFrom('a', 'b'),
-      cost: fc.integer({ min: 0, max: 3 }),
+function describeKind(kind: ClientKind) {
+  describe.skipIf(!kind.enabled)(`MemoryStore and RedisStore on ${kind.name} answer alike`, () => {
+    let client: RedisClientLike;
+    beforeAll(async () => {
+      client = await kind.open();
     });
-    const policy = fc.record({
-      max: fc.integer({ min: 3, max: 20 }),
-      window: fc.integer({ min: 1, max: 20_000 }),
-      burst: fc.option(fc.integer({ min: 3, max: 30 }), { nil: undefined }),
+    afterAll(() => kind.close(client));
+
+    function stores() {
+      const clock = { now: 1_764_000_000_000 };
+      return {
+        clock,
+        memory: new MemoryStore({ now: () => clock.now }),
+        redis: new RedisStore({ client, now: () => clock.now }),
+      };
+    }
+
+    it.each(scenarios)('$name', async ({ limiter, steps }) => {
+      const a = stores();
+      const fromMemory = await play(a.memory, a.clock, limiter, steps, uniquePrefix('eqm'));
+      const b = stores();
+      const fromRedis = await play(b.redis, b.clock, limiter, steps, uniquePrefix('eqr'));
+      expect(fromRedis).toEqual(fromMemory);
+      // The table must exercise refusals, or it proves little.
+      expect(fromMemory.some((d) => d !== 'reset' && !d.allowed)).toBe(true);
     });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(policy, { minLength: 1, maxLength: 3 }),
-        fc.array(step, { maxLength: 40 }),
-        async (policies, steps) => {
-          const unique = policies.filter(
-            (p, i) => policies.findIndex((q) => q.max === p.max && q.window === p.window && q.burst === p.burst) === i,
-          );
-          const options: RateLimiterOptions = {
-            policies: unique.map((p) =>
-              p.burst === undefined ? { max: p.max, window: p.window } : { ...p, burst: p.burst },
-            ),
-          };
+
+    it('random call sequences give identical decisions on both stores', async () => {
+      const step = fc.record({
+        advance: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5000 })),
+        op: fc.constantFrom<'consume' | 'peek' | 'reset'>('consume', 'consume', 'consume', 'consume', 'peek', 'reset'),
+        key: fc.constantFrom('a', 'b'),
+        cost: fc.integer({ min: 0, max: 3 }),
+      });
+      const policy = fc.record({
+        max: fc.integer({ min: 3, max: 20 }),
+        window: fc.integer({ min: 1, max: 20_000 }),
+        burst: fc.option(fc.integer({ min: 3, max: 30 }), { nil: undefined }),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(policy, { minLength: 1, maxLength: 3 }),
+          fc.array(step, { maxLength: 40 }),
+          async (policies, steps) => {
+            const unique = policies.filter(
+              (p, i) =>
+                policies.findIndex((q) => q.max === p.max && q.window === p.window && q.burst === p.burst) === i,
+            );
+            const options: RateLimiterOptions = {
+              policies: unique.map((p) =>
+                p.burst === undefined ? { max: p.max, window: p.window } : { ...p, burst: p.burst },
+              ),
+            };
+            const a = stores();
+            const b = stores();
+            const fromMemory = await play(a.memory, a.clock, options, steps as Step[], uniquePrefix('pm'));
+            const fromRedis = await play(b.redis, b.clock, options, steps as Step[], uniquePrefix('pr'));
+            expect(fromRedis).toEqual(fromMemory);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    it('random consume, adjust, lower and peek calls on the stores themselves agree', async () => {
+      const buckets = [
+        { id: 'rpm', capacity: 50, ratePerMs: 50 / 60_000 },
+        { id: 'itpm', capacity: 30_000, ratePerMs: 30_000 / 60_000 },
+      ];
+      const call = fc.record({
+        advance: fc.integer({ min: 0, max: 3000 }),
+        op: fc.constantFrom<'consume' | 'adjust' | 'lower' | 'peek'>('consume', 'adjust', 'lower', 'peek'),
+        values: fc.tuple(fc.integer({ min: -60, max: 60 }), fc.integer({ min: -40_000, max: 40_000 })),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(call, { maxLength: 40 }), async (calls) => {
           const a = stores();
           const b = stores();
-          const fromMemory = await play(a.memory, a.clock, options, steps as Step[], uniquePrefix('pm'));
-          const fromRedis = await play(b.redis, b.clock, options, steps as Step[], uniquePrefix('pr'));
-          expect(fromRedis).toEqual(fromMemory);
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
-
-  it('random consume, adjust, lower and peek calls on the stores themselves agree', async () => {
-    const buckets = [
-      { id: 'rpm', capacity: 50, ratePerMs: 50 / 60_000 },
-      { id: 'itpm', capacity: 30_000, ratePerMs: 30_000 / 60_000 },
-    ];
-    const call = fc.record({
-      advance: fc.integer({ min: 0, max: 3000 }),
-      op: fc.constantFrom<'consume' | 'adjust' | 'lower' | 'peek'>('consume', 'adjust', 'lower', 'peek'),
-      values: fc.tuple(fc.integer({ min: -60, max: 60 }), fc.integer({ min: -40_000, max: 40_000 })),
+          const key = uniquePrefix('ops');
+          for (const { advance, op, values } of calls) {
+            a.clock.now += advance;
+            b.clock.now += advance;
+            const run = (store: Store) =>
+              op === 'peek'
+                ? store.peek(key, buckets)
+                : (store[op] as NonNullable<Store['adjust']>)(key, buckets, values);
+            expect(await run(b.redis)).toEqual(await run(a.memory));
+          }
+        }),
+        { numRuns: 60 },
+      );
     });
-    await fc.assert(
-      fc.asyncProperty(fc.array(call, { maxLength: 40 }), async (calls) => {
-        const a = stores();
-        const b = stores();
-        const key = uniquePrefix('ops');
-        for (const { advance, op, values } of calls) {
-          a.clock.now += advance;
-          b.clock.now += advance;
-          const run = (store: Store) =>
-            op === 'peek'
-              ? store.peek(key, buckets)
-              : (store[op] as NonNullable<Store['adjust']>)(key, buckets, values);
-          expect(await run(b.redis)).toEqual(await run(a.memory));
-        }
-      }),
-      { numRuns: 60 },
-    );
   });
-});
+}

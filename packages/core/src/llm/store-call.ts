@@ -2,6 +2,7 @@ import { ErrorCodes, TollgateError } from '../errors.js';
 import { isPromiseLike } from '../limiter/is-promise-like.js';
 import { withTimeout } from '../limiter/timeout.js';
 import { timerMs } from '../options/validate.js';
+import { isClientTimeout } from '../stores/deadline.js';
 
 /** The longest a Claude limiter, its ledger or its budgets wait for a store call, as `RateLimiter` does. */
 export const DEFAULT_STORE_TIMEOUT_MS = 500;
@@ -25,6 +26,8 @@ export async function storeCall<T>(what: string, timeoutMs: number, work: () => 
   } catch (error) {
     if (error instanceof TollgateError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new TollgateError(ErrorCodes.STORE_UNAVAILABLE, `${what} failed: ${reason}`, { cause: error });
+    // A client that gave up waiting on its own (GLIDE's 250 ms request timeout) timed out, too.
+    const code = isClientTimeout(error) ? ErrorCodes.STORE_TIMEOUT : ErrorCodes.STORE_UNAVAILABLE;
+    throw new TollgateError(code, `${what} failed: ${reason}`, { cause: error });
   }
 }

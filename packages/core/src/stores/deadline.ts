@@ -28,9 +28,26 @@ export function withDeadline<T>(work: Promise<T>, ms: number, operation: string)
   });
 }
 
-/** A coded error for a failed store call; tollgate's own errors (a protocol error, a bad option) pass as they are. */
+/**
+ * A coded error for a failed store call; tollgate's own errors (a protocol error, a bad option)
+ * pass as they are. A client that gave up waiting on its own (GLIDE's request timeout, 250 ms by
+ * default, or a node-redis or ioredis command timeout) is a timeout too, not a failure.
+ */
 export function storeError(error: unknown, operation: string): TollgateError {
   if (error instanceof TollgateError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (isClientTimeout(error)) {
+    return new TollgateError(ErrorCodes.STORE_TIMEOUT, `Redis did not answer ${operation} in time: ${message}`, {
+      cause: error,
+    });
+  }
   return new TollgateError(ErrorCodes.STORE_UNAVAILABLE, `Redis failed ${operation}: ${message}`, { cause: error });
+}
+
+/** A Redis client's own timeout: GLIDE's and node-redis's `TimeoutError`, ioredis's "Command timed out". */
+export function isClientTimeout(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === 'TimeoutError' || error.constructor.name === 'TimeoutError' || error.message === 'Command timed out'
+  );
 }

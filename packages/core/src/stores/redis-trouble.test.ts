@@ -1,3 +1,5 @@
+import { SocketClosedUnexpectedlyError } from '@redis/client/dist/lib/errors.js';
+import { ClosingError, ConnectionError } from '@valkey/valkey-glide';
 import { describe, expect, it } from 'vitest';
 import { redisTrouble } from './redis-trouble.js';
 
@@ -14,5 +16,11 @@ describe('redisTrouble', () => {
     expect(redisTrouble(new Error('NOPERM No permissions to access a channel'))).toBe('acl');
     expect(redisTrouble(new Error('NOAUTH Authentication required.'))).toBe('acl');
     expect(redisTrouble(new Error('ERR unknown command'))).toBe('other');
+  });
+
+  it("knows node-redis's and Valkey GLIDE's lost connections", () => {
+    expect(redisTrouble(new SocketClosedUnexpectedlyError())).toBe('connection');
+    expect(redisTrouble(new ConnectionError('disconnected'))).toBe('connection');
+    expect(redisTrouble(new ClosingError('closed'))).toBe('connection');
   });
 });

@@ -4,7 +4,7 @@ import type { RedisConnection } from './connection.js';
 import { hashReply } from './connection.js';
 
 /** A listener of a node-redis client's events (`error`, `end`, `reconnecting`, …). */
-type Listener = (...args: never[]) => void;
+type Listener = (...args: unknown[]) => void;
 
 /** The few methods of a node-redis (v5, v6) client, from `createClient()`, that tollgate uses. */
 export interface NodeRedisClientLike {
