@@ -105,11 +105,17 @@ beforeAll(async () => {
   }
   const libraries = (['core', 'otel', 'express', 'koa', 'fastify'] as const).map((p) => tarballs[p] as string);
   const frameworks = ['express', 'koa', 'fastify', '@types/express', '@types/koa', '@types/node'].map(spec);
+  // The apps use telemetry() and metricsHandler(): what the docs say to install for them.
+  const peers = ['@opentelemetry/api', 'prom-client'].map(spec);
+  mkdirSync(join(work, 'lean'));
+  writeFileSync(join(work, 'lean', 'package.json'), JSON.stringify({ name: 'matrix-lean', private: true }));
   await timed(
     'install',
     Promise.all([
-      npm(['install', ...libraries, ...frameworks], apps),
+      npm(['install', ...libraries, ...frameworks, ...peers], apps),
       npm(['install', tarballs.core as string, tarballs.cli as string], cli),
+      // A rate limiter alone: no optional peer installed.
+      npm(['install', tarballs.core as string, tarballs.express as string, spec('express')], join(work, 'lean')),
     ]),
   );
 
@@ -194,6 +200,51 @@ describe('the packed packages in throwaway apps', () => {
       });
     }
   }
+});
+
+describe('a rate limiter alone, installed without the optional peers', () => {
+  const APP = `
+    const express = require('express');
+    const { metricsHandler, rateLimit, telemetry } = require('@tollgate/express');
+    const failure = (fn) => { try { fn(); } catch (e) { return { code: e.code, message: e.message }; } };
+    const installed = (name) => { try { require.resolve(name); return true; } catch { return false; } };
+    (async () => {
+      const app = express();
+      app.use(rateLimit({ max: 1, window: '1m' }));
+      app.get('/', (_req, res) => res.send('ok'));
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const url = 'http://127.0.0.1:' + server.address().port + '/';
+      const statuses = [(await fetch(url)).status, (await fetch(url)).status];
+      server.close();
+      console.log(JSON.stringify({
+        statuses,
+        otelInstalled: installed('@opentelemetry/api'),
+        promInstalled: installed('prom-client'),
+        otelLoaded: Object.keys(require.cache).filter((p) => p.includes('/@opentelemetry/')).length,
+        telemetry: failure(() => telemetry()) ?? null,
+        metricsHandler: failure(() => metricsHandler()) ?? null,
+      }));
+    })();`;
+
+  it('limits, and telemetry() (and metricsHandler() without prom-client) throws the coded error naming the package', async () => {
+    const { stdout } = await run(process.execPath, ['-e', APP], { cwd: join(work, 'lean'), timeout: 30_000 });
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+    const missing = (pkg: string) => ({
+      code: 'TOLLGATE_PEER_DEPENDENCY_MISSING',
+      message: expect.stringContaining(`npm install ${pkg}`),
+    });
+    // prom-client 15 depends on @opentelemetry/api itself, so the API is there exactly when
+    // prom-client is: while @tollgate/core still depends on prom-client, both are installed.
+    expect(seen).toEqual({
+      statuses: [200, 429],
+      otelInstalled: seen.promInstalled,
+      promInstalled: seen.promInstalled,
+      otelLoaded: seen.promInstalled ? expect.any(Number) : 0,
+      telemetry: seen.otelInstalled ? null : missing('@opentelemetry/api'),
+      metricsHandler: seen.promInstalled ? null : missing('prom-client'),
+    });
+  });
 });
 
 describe('the packed CLI', () => {

@@ -30,6 +30,8 @@ export const ErrorCodes = {
   METRIC_CONFLICT: 'TOLLGATE_METRIC_CONFLICT',
   /** `setupTelemetry` found a global tracer provider already registered (its own or another SDK's). */
   TELEMETRY_ALREADY_REGISTERED: 'TOLLGATE_TELEMETRY_ALREADY_REGISTERED',
+  /** Telemetry or metrics were used without the optional package they need (`@opentelemetry/api`, `prom-client`). */
+  PEER_DEPENDENCY_MISSING: 'TOLLGATE_PEER_DEPENDENCY_MISSING',
   /** A Claude `usage` block with a negative, fractional or missing token count, or not an object. */
   INVALID_USAGE: 'TOLLGATE_INVALID_USAGE',
   /** The Claude API answered with a spend-cap 429: calls are refused until the cap resets. */

@@ -106,6 +106,7 @@ export {
 } from './telemetry/record-metric.js';
 export { collectDefaultMetrics, register } from './telemetry/registry.js';
 export {
+  type MetricsHandlerOptions,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
   prefersOpenMetrics,

@@ -14,6 +14,6 @@ export {
   RedisStore,
   TollgateError,
 } from '@tollgate/core';
-export { metricsHandler } from './metrics-handler.js';
+export { type MetricsHandlerOptions, metricsHandler } from './metrics-handler.js';
 export { type RateLimitHandler, type RateLimitMiddleware, type RateLimitOptions, rateLimit } from './rate-limit.js';
 export { type TelemetryOptions, telemetry } from './telemetry.js';

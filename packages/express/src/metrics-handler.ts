@@ -1,18 +1,26 @@
-import { scrapeMetrics, validateMetricsHandlerOptions } from '@tollgate/core';
+import { type MetricsHandlerOptions, scrapeMetrics, validateMetricsHandlerOptions } from '@tollgate/core';
 import type { RequestHandler } from 'express';
 
 /**
- * Serves tollgate's Prometheus registry: OpenMetrics (with trace exemplars) when the scraper
- * asks for it, the Prometheus text format otherwise.
+ * Serves tollgate's Prometheus registry, and the app's own registries given as `registry`
+ * (prom-client's default `register`, or any other) from the same endpoint: OpenMetrics (with
+ * trace exemplars) when the scraper asks for it, the Prometheus text format otherwise.
+ *
+ * Needs `prom-client` (an optional peer dependency: `npm install prom-client@15`); without it,
+ * this throws `TOLLGATE_PEER_DEPENDENCY_MISSING` as the app is built.
  *
  * @example
  * app.get('/metrics', metricsHandler());
+ * // with the app's own metrics too (import * as promClient from 'prom-client'):
+ * app.get('/metrics', metricsHandler({ registry: promClient.register }));
  */
-export function metricsHandler(options?: Record<string, never>): RequestHandler {
-  validateMetricsHandlerOptions(options);
+export function metricsHandler(options?: MetricsHandlerOptions): RequestHandler {
+  const registries = validateMetricsHandlerOptions(options);
   return function tollgateMetrics(req, res, next) {
-    scrapeMetrics(req.get('accept')).then(({ contentType, body }) => {
+    scrapeMetrics(req.get('accept'), registries).then(({ contentType, body }) => {
       res.set('Content-Type', contentType).send(body);
     }, next);
   };
 }
+
+export type { MetricsHandlerOptions };

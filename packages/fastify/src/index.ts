@@ -14,7 +14,7 @@ export {
   RedisStore,
   TollgateError,
 } from '@tollgate/core';
-export { metricsHandler } from './metrics-handler.js';
+export { type MetricsHandlerOptions, metricsHandler } from './metrics-handler.js';
 export {
   type PartialRouteRateLimitOptions,
   type RateLimitHandler,

@@ -57,6 +57,12 @@ const plugin: FastifyPluginAsync<TelemetryOptions> = async (fastify, options) =>
  * request, named and labelled by the route template, never the raw path. Register it before the
  * rate limiter, so the limiter and the handlers run inside its span.
  *
+ * Needs `@opentelemetry/api` and `prom-client` (optional peer dependencies:
+ * `npm install @opentelemetry/api@1.9 prom-client@15`); without them, this throws
+ * `TOLLGATE_PEER_DEPENDENCY_MISSING` as the app is built. Spans go to the app's OpenTelemetry SDK,
+ * or to the one `setupTelemetry()` from `@tollgate/otel` starts; without either, only the metric
+ * is recorded.
+ *
  * @example
  * await app.register(telemetry);
  */

@@ -1,18 +1,26 @@
-import { scrapeMetrics, validateMetricsHandlerOptions } from '@tollgate/core';
+import { type MetricsHandlerOptions, scrapeMetrics, validateMetricsHandlerOptions } from '@tollgate/core';
 import type { Middleware } from 'koa';
 
 /**
- * Serves tollgate's Prometheus registry: OpenMetrics (with trace exemplars) when the scraper
- * asks for it, the Prometheus text format otherwise.
+ * Serves tollgate's Prometheus registry, and the app's own registries given as `registry`
+ * (prom-client's default `register`, or any other) from the same endpoint: OpenMetrics (with
+ * trace exemplars) when the scraper asks for it, the Prometheus text format otherwise.
+ *
+ * Needs `prom-client` (an optional peer dependency: `npm install prom-client@15`); without it,
+ * this throws `TOLLGATE_PEER_DEPENDENCY_MISSING` as the app is built.
  *
  * @example
  * router.get('/metrics', metricsHandler());
+ * // with the app's own metrics too (import * as promClient from 'prom-client'):
+ * router.get('/metrics', metricsHandler({ registry: promClient.register }));
  */
-export function metricsHandler(options?: Record<string, never>): Middleware {
-  validateMetricsHandlerOptions(options);
+export function metricsHandler(options?: MetricsHandlerOptions): Middleware {
+  const registries = validateMetricsHandlerOptions(options);
   return async function tollgateMetrics(ctx) {
-    const { contentType, body } = await scrapeMetrics(ctx.get('accept'));
+    const { contentType, body } = await scrapeMetrics(ctx.get('accept'), registries);
     ctx.type = contentType;
     ctx.body = body;
   };
 }
+
+export type { MetricsHandlerOptions };

@@ -1,9 +1,9 @@
-import { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { CircuitState } from '../limiter/circuit-breaker.js';
 import { BoundedValues, OVERFLOW_LABEL } from './bounded-values.js';
 import { defaultFailureLog } from './failure-log.js';
 import { MAX_LIMITER_LABELS } from './rate-limit-metrics.js';
-import { addMetric } from './registry.js';
+import { lazyFamily } from './registry.js';
 
 /**
  * The value of `tollgate_ratelimit_circuit_state` for each state: 0 closed (the store decides),
@@ -18,21 +18,25 @@ export const CIRCUIT_STATE_VALUES: Readonly<Record<CircuitState, number>> = Obje
 
 const STATES: readonly CircuitState[] = Object.freeze(['closed', 'half_open', 'open']);
 
-const state = new Gauge<'limiter'>({
-  name: 'tollgate_ratelimit_circuit_state',
-  help: "State of the circuit breaker around each rate limiter's store: 0 closed, 1 half-open, 2 open.",
-  labelNames: ['limiter'],
-  registers: [],
-});
-addMetric(state);
+const state = lazyFamily(
+  ({ Gauge }) =>
+    new Gauge<'limiter'>({
+      name: 'tollgate_ratelimit_circuit_state',
+      help: "State of the circuit breaker around each rate limiter's store: 0 closed, 1 half-open, 2 open.",
+      labelNames: ['limiter'],
+      registers: [],
+    }),
+);
 
-const transitions = new Counter<'limiter' | 'to'>({
-  name: 'tollgate_ratelimit_circuit_transitions_total',
-  help: 'Circuit breaker state changes, by limiter and the state entered (closed, half_open, open).',
-  labelNames: ['limiter', 'to'],
-  registers: [],
-});
-addMetric(transitions);
+const transitions = lazyFamily(
+  ({ Counter }) =>
+    new Counter<'limiter' | 'to'>({
+      name: 'tollgate_ratelimit_circuit_transitions_total',
+      help: 'Circuit breaker state changes, by limiter and the state entered (closed, half_open, open).',
+      labelNames: ['limiter', 'to'],
+      registers: [],
+    }),
+);
 
 interface Children {
   readonly state: Gauge.Internal<'limiter'>;
@@ -42,17 +46,21 @@ interface Children {
 const limiterLabels = new BoundedValues(MAX_LIMITER_LABELS);
 const children = new Map<string, Children>();
 
-function childrenFor(limiter: string): { label: string; series: Children; created: boolean } {
+/** A limiter's series, or `undefined` without prom-client (nothing to record into). */
+function childrenFor(limiter: string): { label: string; series: Children; created: boolean } | undefined {
+  const gauge = state();
+  const counter = transitions();
+  if (gauge === undefined || counter === undefined) return undefined;
   const label = limiterLabels.label(String(limiter));
   let series = children.get(label);
   const created = series === undefined;
   if (series === undefined) {
     series = {
-      state: state.labels(label),
+      state: gauge.labels(label),
       to: {
-        closed: transitions.labels(label, 'closed'),
-        half_open: transitions.labels(label, 'half_open'),
-        open: transitions.labels(label, 'open'),
+        closed: counter.labels(label, 'closed'),
+        half_open: counter.labels(label, 'half_open'),
+        open: counter.labels(label, 'open'),
       },
     };
     children.set(label, series);
@@ -66,8 +74,9 @@ function childrenFor(limiter: string): { label: string; series: Children; create
  */
 export function initCircuitMetrics(limiter: string): void {
   try {
-    const { label, series, created } = childrenFor(limiter);
-    if (!created) return;
+    const found = childrenFor(limiter);
+    if (found === undefined || !found.created) return;
+    const { label, series } = found;
     for (const to of STATES) series.to[to].inc(0);
     if (label !== OVERFLOW_LABEL) series.state.set(CIRCUIT_STATE_VALUES.closed);
   } catch (error) {
@@ -85,7 +94,9 @@ export function recordCircuitTransition(limiter: string, to: CircuitState): void
   try {
     const value = CIRCUIT_STATE_VALUES[to];
     if (value === undefined) throw new TypeError(`unknown circuit state ${String(to)}`);
-    const { label, series } = childrenFor(limiter);
+    const found = childrenFor(limiter);
+    if (found === undefined) return;
+    const { label, series } = found;
     series.to[to].inc();
     if (label !== OVERFLOW_LABEL) series.state.set(value);
   } catch (error) {

@@ -1,6 +1,5 @@
-import { Histogram } from 'prom-client';
 import { DURATION_BUCKETS } from './buckets.js';
-import { addMetric } from './registry.js';
+import { lazyFamily } from './registry.js';
 
 export type HttpDurationLabel = 'http_request_method' | 'http_route' | 'http_response_status_code' | 'error_type';
 
@@ -12,13 +11,16 @@ export const UNMATCHED_ROUTE = '_UNMATCHED';
  * Prometheus. `error_type` is present only on failed requests: an empty value instead would be a
  * second series for Prometheus to merge with the absent one.
  */
+// Made when the first telemetry() is: server telemetry exists then.
 // Typed with plain string labels: prom-client types exemplar labels as the metric's own label names.
-export const httpServerDuration = new Histogram<string>({
-  name: 'http_server_request_duration_seconds',
-  help: 'Duration of HTTP server requests.',
-  labelNames: ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'],
-  buckets: [...DURATION_BUCKETS],
-  enableExemplars: true,
-  registers: [],
-});
-addMetric(httpServerDuration);
+export const httpServerDuration = lazyFamily(
+  ({ Histogram }) =>
+    new Histogram<string>({
+      name: 'http_server_request_duration_seconds',
+      help: 'Duration of HTTP server requests.',
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'],
+      buckets: [...DURATION_BUCKETS],
+      enableExemplars: true,
+      registers: [],
+    }),
+);

@@ -36,9 +36,16 @@ function silentLogger() {
   } satisfies Logger;
 }
 
+/** The duration family (telemetry() is built by every test here, so it exists). */
+function duration() {
+  const family = httpServerDuration();
+  if (family === undefined) throw new Error('http_server_request_duration_seconds was not made');
+  return family;
+}
+
 /** The `_count` of the duration series with exactly these labels. */
 async function observations(labels: Record<string, string>): Promise<number> {
-  const data = await httpServerDuration.get();
+  const data = await duration().get();
   const series = data.values.find(
     (v) =>
       (v as { metricName?: string }).metricName === 'http_server_request_duration_seconds_count' &&
@@ -248,7 +255,7 @@ describe('HttpServerTelemetry with the SDK', () => {
       req.end(200);
     }
     const routes = new Set(
-      (await httpServerDuration.get()).values
+      (await duration().get()).values
         .filter((v) => v.labels.http_request_method === 'DELETE')
         .map((v) => v.labels.http_route),
     );

@@ -1,16 +1,16 @@
 import { isIP } from 'node:net';
-import {
-  type Attributes,
-  type Context,
-  context,
-  INVALID_SPAN_CONTEXT,
-  propagation,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapGetter,
-  trace,
-} from '@opentelemetry/api';
+import type * as OtelApiModule from '@opentelemetry/api';
+import type { Attributes, Context, Span, TextMapGetter } from '@opentelemetry/api';
+import { InvalidOptionError } from '../errors.js';
+import { consoleLogger, isLogger, type Logger } from '../log.js';
+import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
+import { BoundedValues } from './bounded-values.js';
+import { asException, errorType } from './error-type.js';
+import { exemplarFor } from './exemplar.js';
+import { FailureLog } from './failure-log.js';
+import { normalizeMethod, OTHER_METHOD, serverSpanName } from './http-method.js';
+import { type HttpDurationLabel, httpServerDuration, UNMATCHED_ROUTE } from './http-metrics.js';
+import { otelApi, promClient } from './peers.js';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -24,17 +24,10 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
-} from '@opentelemetry/semantic-conventions';
-import { InvalidOptionError } from '../errors.js';
-import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, positiveInteger } from '../options/validate.js';
-import { BoundedValues } from './bounded-values.js';
-import { asException, errorType } from './error-type.js';
-import { exemplarFor } from './exemplar.js';
-import { FailureLog } from './failure-log.js';
-import { normalizeMethod, OTHER_METHOD, serverSpanName } from './http-method.js';
-import { type HttpDurationLabel, httpServerDuration, UNMATCHED_ROUTE } from './http-metrics.js';
+} from './semconv.js';
 import { TRACER_NAME, tracerIfTracing } from './tracer.js';
+
+type OtelApi = typeof OtelApiModule;
 
 /** The options of every adapter's `telemetry()`; all are optional. */
 export interface HttpServerTelemetryOptions {
@@ -93,9 +86,6 @@ export interface RequestTelemetry {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['maxRoutes', 'logger']);
 
-/** The span of a request no span was made for: records nothing, links no exemplar. */
-const INERT_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-
 const headerGetter: TextMapGetter<HttpRequestInfo> = {
   keys: () => [],
   get: (carrier, key) => carrier.header(key.toLowerCase()),
@@ -117,6 +107,10 @@ const headerGetter: TextMapGetter<HttpRequestInfo> = {
  * request.run(() => next());
  */
 export class HttpServerTelemetry {
+  /** `@opentelemetry/api`, found when the first telemetry() is built. */
+  private readonly api: OtelApi;
+  /** The span of a request no span was made for: records nothing, links no exemplar. */
+  private readonly inertSpan: Span;
   private readonly routes: BoundedValues;
   private readonly failures: FailureLog;
   private readonly logger: Logger;
@@ -132,6 +126,11 @@ export class HttpServerTelemetry {
     this.logger = (opts.logger as Logger | undefined) ?? consoleLogger;
     this.routes = new BoundedValues(maxRoutes);
     this.failures = new FailureLog(this.logger);
+    // Both optional peers are needed, and a missing one is reported now, as the app is built,
+    // never on a request. Server telemetry exists from here: its duration family appears.
+    this.api = otelApi('telemetry()');
+    if (httpServerDuration() === undefined) promClient('telemetry()');
+    this.inertSpan = this.api.trace.wrapSpanContext(this.api.INVALID_SPAN_CONTEXT);
   }
 
   /**
@@ -141,18 +140,21 @@ export class HttpServerTelemetry {
    */
   start(method: string, describe: () => HttpRequestInfo): RequestTelemetry {
     const startedAt = performance.now();
+    const { context, propagation, trace, SpanKind } = this.api;
     const active = context.active();
     let normalized = OTHER_METHOD;
     try {
       normalized = normalizeMethod(method);
       const existing = trace.getSpan(active);
-      if (existing !== undefined && isRecordingServerSpan(existing)) {
+      if (existing !== undefined && isRecordingServerSpan(existing, SpanKind.SERVER)) {
         // A telemetry() nested in another (app and router level) must not count the request twice.
         const observes = !madeByTollgate(existing);
         return new ServerRequest(this, existing, active, normalized, startedAt, false, observes);
       }
       const tracer = tracerIfTracing();
-      if (tracer === undefined) return new ServerRequest(this, INERT_SPAN, active, normalized, startedAt, false, true);
+      if (tracer === undefined) {
+        return new ServerRequest(this, this.inertSpan, active, normalized, startedAt, false, true);
+      }
       const info = describe();
       const parent = propagation.extract(active, info, headerGetter);
       const span = tracer.startSpan(
@@ -163,8 +165,13 @@ export class HttpServerTelemetry {
       return new ServerRequest(this, span, trace.setSpan(parent, span), normalized, startedAt, true, true);
     } catch (error) {
       this.failures.report('start', error);
-      return new ServerRequest(this, INERT_SPAN, active, normalized, startedAt, false, true);
+      return new ServerRequest(this, this.inertSpan, active, normalized, startedAt, false, true);
     }
+  }
+
+  /** @internal The API, for the requests it starts. */
+  otel(): OtelApi {
+    return this.api;
   }
 
   /** @internal */
@@ -205,6 +212,7 @@ class ServerRequest implements RequestTelemetry {
 
   run<T>(fn: () => T): T {
     // Entering the context already active would only cost an AsyncLocalStorage run.
+    const { context } = this.owner.otel();
     return context.active() === this.context ? fn() : context.with(this.context, fn);
   }
 
@@ -239,6 +247,7 @@ class ServerRequest implements RequestTelemetry {
 
   private finishSpan(statusCode: number, thrown: boolean, error: unknown, type: string | undefined): void {
     const { span } = this;
+    const { SpanStatusCode } = this.owner.otel();
     if (isStatusCode(statusCode)) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
     if (thrown) span.recordException(asException(error));
     if (type !== undefined) {
@@ -261,7 +270,7 @@ class ServerRequest implements RequestTelemetry {
     if (isStatusCode(statusCode)) labels.http_response_status_code = String(statusCode);
     if (type !== undefined) labels.error_type = type;
     const exemplarLabels = exemplarFor(this.span.spanContext());
-    httpServerDuration.observe(
+    httpServerDuration()?.observe(
       exemplarLabels === undefined ? { labels, value: seconds } : { labels, value: seconds, exemplarLabels },
     );
   }
@@ -297,8 +306,8 @@ function isStatusCode(value: number): boolean {
  * instrumentation (or another server instrumentation). The API hides a span's kind; the SDK's
  * spans expose it as `kind`, and a span that is not recording has nothing to enrich.
  */
-function isRecordingServerSpan(span: Span): boolean {
-  return (span as Span & { kind?: unknown }).kind === SpanKind.SERVER && span.isRecording();
+function isRecordingServerSpan(span: Span, server: number): boolean {
+  return (span as Span & { kind?: unknown }).kind === server && span.isRecording();
 }
 
 function madeByTollgate(span: Span): boolean {

@@ -1,9 +1,9 @@
-import { Counter, Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { Decision, DecisionSource } from '../limiter/decision.js';
 import { BoundedValues } from './bounded-values.js';
 import { STORE_BUCKETS } from './buckets.js';
 import { defaultFailureLog } from './failure-log.js';
-import { addMetric } from './registry.js';
+import { lazyFamily } from './registry.js';
 
 /**
  * What a rate-limit decision did with the request, wherever it was made (see `DecisionSource`):
@@ -29,33 +29,40 @@ export const RATE_LIMIT_SOURCES: readonly DecisionSource[] = Object.freeze(['sto
  */
 export const MAX_LIMITER_LABELS = 100;
 
-const decisions = new Counter<'limiter' | 'outcome' | 'source'>({
-  name: 'tollgate_ratelimit_decisions_total',
-  help: 'Rate limit decisions, by limiter, outcome (allowed, limited, store_error) and source (store, local, open, closed).',
-  labelNames: ['limiter', 'outcome', 'source'],
-  registers: [],
-  collect() {
-    flushTallies();
-  },
-});
-addMetric(decisions);
+/** The decisions family: made when the first limiter gets its tally (see `lazyFamily`). */
+const decisions = lazyFamily(
+  ({ Counter }) =>
+    new Counter<'limiter' | 'outcome' | 'source'>({
+      name: 'tollgate_ratelimit_decisions_total',
+      help: 'Rate limit decisions, by limiter, outcome (allowed, limited, store_error) and source (store, local, open, closed).',
+      labelNames: ['limiter', 'outcome', 'source'],
+      registers: [],
+      collect() {
+        flushTallies();
+      },
+    }),
+);
 
-const storeDuration = new Histogram<'limiter'>({
-  name: 'tollgate_ratelimit_store_duration_seconds',
-  help: 'Duration of rate limit store calls, by limiter.',
-  labelNames: ['limiter'],
-  buckets: [...STORE_BUCKETS],
-  registers: [],
-});
-addMetric(storeDuration);
+const storeDuration = lazyFamily(
+  ({ Histogram }) =>
+    new Histogram<'limiter'>({
+      name: 'tollgate_ratelimit_store_duration_seconds',
+      help: 'Duration of rate limit store calls, by limiter.',
+      labelNames: ['limiter'],
+      buckets: [...STORE_BUCKETS],
+      registers: [],
+    }),
+);
 
-const evictions = new Counter<'store'>({
-  name: 'tollgate_ratelimit_evictions_total',
-  help: 'Live buckets dropped to keep a memory store under maxKeys; each one gave a client a fresh budget.',
-  labelNames: ['store'],
-  registers: [],
-});
-addMetric(evictions);
+const evictions = lazyFamily(
+  ({ Counter }) =>
+    new Counter<'store'>({
+      name: 'tollgate_ratelimit_evictions_total',
+      help: 'Live buckets dropped to keep a memory store under maxKeys; each one gave a client a fresh budget.',
+      labelNames: ['store'],
+      registers: [],
+    }),
+);
 
 const limiterLabels = new BoundedValues(MAX_LIMITER_LABELS);
 const storeLabels = new BoundedValues(MAX_LIMITER_LABELS);
@@ -108,6 +115,9 @@ export class DecisionTally {
  * `MAX_LIMITER_LABELS` distinct ones, they share the `_OVERFLOW` tally.
  */
 export function decisionTally(limiter: string): DecisionTally {
+  // A limiter exists: its families appear in the registry now, not at import.
+  decisions();
+  storeDuration();
   const label = limiterLabels.label(String(limiter));
   let tally = tallies.get(label);
   if (tally === undefined) {
@@ -118,6 +128,8 @@ export function decisionTally(limiter: string): DecisionTally {
 }
 
 function flushTallies(): void {
+  const counter = decisions();
+  if (counter === undefined) return;
   for (const tally of tallies.values()) {
     const { counts, limiter } = tally;
     for (let i = 0; i < counts.length; i++) {
@@ -125,7 +137,7 @@ function flushTallies(): void {
       if (count === 0) continue;
       counts[i] = 0;
       const [outcome, source] = SERIES[i] as readonly [RateLimitOutcome, DecisionSource];
-      decisions.inc({ limiter, outcome, source }, count);
+      counter.inc({ limiter, outcome, source }, count);
     }
   }
 }
@@ -153,7 +165,9 @@ export function observeStoreLatency(limiter: string, seconds: number): void {
     const label = limiterLabels.label(String(limiter));
     let child = latencyChildren.get(label);
     if (child === undefined) {
-      child = storeDuration.labels(label);
+      const family = storeDuration();
+      if (family === undefined) return;
+      child = family.labels(label);
       latencyChildren.set(label, child);
     }
     child.observe(seconds);
@@ -172,7 +186,9 @@ export function recordEvictions(store: string, count = 1): void {
     const label = storeLabels.label(String(store));
     let child = evictionChildren.get(label);
     if (child === undefined) {
-      child = evictions.labels(label);
+      const family = evictions();
+      if (family === undefined) return;
+      child = family.labels(label);
       evictionChildren.set(label, child);
     }
     child.inc(count);

@@ -1,6 +1,7 @@
-import { type Attributes, type Span, trace } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { Decision } from '../limiter/decision.js';
 import { defaultFailureLog } from './failure-log.js';
+import { otelApiIfInstalled } from './peers.js';
 import { decisionOutcome } from './rate-limit-metrics.js';
 
 /** Span attributes set by `annotateRateLimit`; tollgate's own namespace, as semconv has none for this. */
@@ -35,7 +36,7 @@ export const RATE_LIMIT_EVENT = 'tollgate.ratelimit';
 export function annotateRateLimit(
   decision: Decision,
   limiter?: string,
-  span: Span | undefined = trace.getActiveSpan(),
+  span: Span | undefined = otelApiIfInstalled()?.trace.getActiveSpan(),
 ): void {
   if (span === undefined || !span.isRecording()) return;
   try {

@@ -1,11 +1,11 @@
-import { Counter, Histogram } from 'prom-client';
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { consoleLogger } from '../log.js';
 import { BoundedValues, OVERFLOW_LABEL } from './bounded-values.js';
 import { DURATION_BUCKETS } from './buckets.js';
 import { exemplarFor } from './exemplar.js';
 import { prometheusName, withSuffix } from './metric-name.js';
-import { addMetric, register } from './registry.js';
+import { promClient } from './peers.js';
+import { addMetric, tollgateRegistry } from './registry.js';
 
 /** `'ms'` or `'s'`: the value is a duration. */
 export type MetricUnit = 'ms' | 's';
@@ -135,7 +135,8 @@ function create(
   raw: string,
   description: string | undefined,
 ): Instrument {
-  if (register.getSingleMetric(name) !== undefined) {
+  const { Counter, Histogram } = promClient('recordMetric()');
+  if (tollgateRegistry('recordMetric()').getSingleMetric(name) !== undefined) {
     throw new TollgateError(
       ErrorCodes.METRIC_CONFLICT,
       `tollgate: recordMetric('${raw}') would create ${name}, but a metric of that name is already registered`,

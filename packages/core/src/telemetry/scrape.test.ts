@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RateLimiter } from '../limiter/rate-limiter.js';
 import { HttpServerTelemetry } from './http-server-telemetry.js';
 import { observeStoreLatency, recordDecision, recordEvictions } from './rate-limit-metrics.js';
 import { recordMetric } from './record-metric.js';
@@ -40,10 +41,18 @@ describe('prefersOpenMetrics', () => {
 });
 
 describe('scrapeMetrics', () => {
+  it('serves nothing before anything that is measured exists: importing registers no family', async () => {
+    const { body } = await scrapeMetrics();
+    expect(body.trim()).toBe('');
+  });
+
   it.skipIf(!hasPromtool)('passes promtool check metrics before anything is observed', async () => {
+    new HttpServerTelemetry();
+    new RateLimiter({ max: 1, window: '1m', name: 'unused' });
     const { contentType, body } = await scrapeMetrics();
     expect(contentType).toBe(PROMETHEUS_CONTENT_TYPE);
     expect(body).toContain('# TYPE http_server_request_duration_seconds histogram');
+    expect(body).toContain('# TYPE tollgate_ratelimit_decisions_total counter');
     expect(promtool(body)).toEqual({ status: 0, output: '' });
   });
 

@@ -1,6 +1,8 @@
-import { type Metric, type OpenMetricsContentType, Registry } from 'prom-client';
+import type { Metric, OpenMetricsContentType, Registry } from 'prom-client';
+import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { assertKnownOptions, assertOptionsObject } from '../options/validate.js';
-import { register } from './registry.js';
+import { promClient } from './peers.js';
+import { register, tollgateRegistry } from './registry.js';
 
 /** What a metrics endpoint writes: the body and its `Content-Type`. */
 export interface Scrape {
@@ -8,15 +10,29 @@ export interface Scrape {
   readonly body: string;
 }
 
-/** `Content-Type` of the Prometheus text exposition format (0.0.4). */
-export const PROMETHEUS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
-/** `Content-Type` of the OpenMetrics 1.0 text format. */
-export const OPENMETRICS_CONTENT_TYPE: string = Registry.OPENMETRICS_CONTENT_TYPE;
+/** `Content-Type` of the Prometheus text exposition format (0.0.4), as prom-client 15 writes it. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/** `Content-Type` of the OpenMetrics 1.0 text format, as prom-client 15 writes it. */
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/** The options of every adapter's `metricsHandler()`. */
+export interface MetricsHandlerOptions {
+  /**
+   * The app's own prom-client registries, served after tollgate's from the same endpoint: pass
+   * prom-client's default `register` for metrics made without `registers`, or your own
+   * `new Registry()`. One registry or an array of them. A family name present in two of them
+   * fails the scrape with `TOLLGATE_METRIC_CONFLICT`.
+   */
+  registry?: Registry | readonly Registry[] | undefined;
+}
+
+const FEATURE = 'metricsHandler()';
 
 /**
- * Renders `register` for a scraper: OpenMetrics 1.0 (with exemplars linking histogram buckets to
- * sampled traces) when `accept` prefers `application/openmetrics-text`, as Prometheus does by
- * default; Prometheus text 0.0.4 otherwise. Adapters' `metricsHandler()` writes the result.
+ * Renders `register` for a scraper, followed by the app's `registries` if given: OpenMetrics 1.0
+ * (with exemplars linking histogram buckets to sampled traces) when `accept` prefers
+ * `application/openmetrics-text`, as Prometheus does by default; Prometheus text 0.0.4 otherwise.
+ * Adapters' `metricsHandler()` writes the result. Needs prom-client installed.
  *
  * One set of metrics serves both formats. prom-client binds the format to a registry, so the
  * OpenMetrics body comes from a registry made for this scrape that holds the same metric objects.
@@ -28,14 +44,42 @@ export const OPENMETRICS_CONTENT_TYPE: string = Registry.OPENMETRICS_CONTENT_TYP
  * const { contentType, body } = await scrapeMetrics(req.headers.accept);
  * res.writeHead(200, { 'Content-Type': contentType }).end(body);
  */
-export async function scrapeMetrics(accept?: string): Promise<Scrape> {
+export async function scrapeMetrics(accept?: string, registries: readonly Registry[] = []): Promise<Scrape> {
+  const own = tollgateRegistry(FEATURE);
+  // tollgate's own registry given as the app's (`register`, or the object behind it) is served once.
+  const sources = [own, ...new Set(registries)].filter((r, i) => i === 0 || (r !== own && r !== register));
+  assertDistinctFamilies(sources);
   if (!prefersOpenMetrics(accept)) {
-    return { contentType: register.contentType, body: await register.metrics() };
+    // Each registry renders itself, so each keeps its own default labels; families are separated
+    // by a blank line, as within one registry.
+    const bodies = (await Promise.all(sources.map((r) => r.metrics()))).map((b) => b.trimEnd()).filter((b) => b !== '');
+    return { contentType: PROMETHEUS_CONTENT_TYPE, body: `${bodies.join('\n\n')}\n` };
   }
+  const { Registry } = promClient(FEATURE);
   const openMetrics = new Registry<OpenMetricsContentType>();
   openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-  for (const metric of register.getMetricsAsArray()) openMetrics.registerMetric(openMetricsView(metric));
+  for (const source of sources) {
+    for (const metric of source.getMetricsAsArray()) openMetrics.registerMetric(openMetricsView(metric));
+  }
   return { contentType: openMetrics.contentType, body: await openMetrics.metrics() };
+}
+
+/** Two registries serving one family name would give the scraper a duplicate, which it rejects. */
+function assertDistinctFamilies(sources: readonly Registry[]): void {
+  if (sources.length < 2) return;
+  const seen = new Map<string, object>();
+  for (const source of sources) {
+    for (const metric of source.getMetricsAsArray()) {
+      const other = seen.get(metric.name);
+      if (other !== undefined && other !== metric) {
+        throw new TollgateError(
+          ErrorCodes.METRIC_CONFLICT,
+          `tollgate: metricsHandler() serves two metrics named ${metric.name}, one from each of two registries; rename one`,
+        );
+      }
+      seen.set(metric.name, metric);
+    }
+  }
 }
 
 /**
@@ -91,7 +135,29 @@ function openMetricsView(metric: object): Metric {
   return view as unknown as Metric;
 }
 
-/** `metricsHandler()` takes no options yet; anything given is refused rather than ignored. */
-export function validateMetricsHandlerOptions(options: unknown): void {
-  assertKnownOptions(assertOptionsObject(options, 'metricsHandler'), new Set(), 'metricsHandler');
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['registry']);
+
+/**
+ * Checks `metricsHandler()`'s options, and that prom-client is installed (a missing one is reported
+ * as the app is built, not at the first scrape); returns the app's registries to serve.
+ */
+export function validateMetricsHandlerOptions(options: unknown): readonly Registry[] {
+  const opts = assertOptionsObject(options, 'metricsHandler');
+  assertKnownOptions(opts, KNOWN_OPTIONS, 'metricsHandler');
+  tollgateRegistry(FEATURE);
+  const { registry } = opts;
+  if (registry === undefined) return [];
+  const registries: unknown[] = Array.isArray(registry) ? registry : [registry];
+  if (registries.length === 0 || !registries.every(isRegistry)) {
+    throw new InvalidOptionError('registry', registry, 'accepted: a prom-client Registry, or an array of them');
+  }
+  return Object.freeze([...registries]);
+}
+
+/** A prom-client registry, from any copy of prom-client: what rendering reads. */
+function isRegistry(value: unknown): value is Registry {
+  const r = value as Partial<Record<'metrics' | 'getMetricsAsArray', unknown>> | null;
+  return (
+    typeof r === 'object' && r !== null && typeof r.metrics === 'function' && typeof r.getMetricsAsArray === 'function'
+  );
 }

@@ -1,8 +1,12 @@
-import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
-import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { asException, errorType } from './error-type.js';
+import { otelApi } from './peers.js';
+import { ATTR_ERROR_TYPE } from './semconv.js';
 import { tollgateTracer } from './tracer.js';
+
+/** Named in the error thrown when `@opentelemetry/api` is not installed. */
+const FEATURE = 'tracing (traceSpan, traceOperation)';
 
 /**
  * Runs `fn` in a new active span named `name`, so spans started inside it are its children, and
@@ -20,7 +24,7 @@ export function traceSpan<T>(name: string, attributes: Attributes | undefined, f
   }
   if (typeof fn !== 'function') throw new InvalidOptionError('fn', fn, 'traceSpan: accepted: a function');
   const options = attributes === undefined ? {} : { attributes };
-  return tollgateTracer().startActiveSpan(name, options, (span) => {
+  return tollgateTracer(FEATURE).startActiveSpan(name, options, (span) => {
     let result: T;
     try {
       result = fn(span);
@@ -109,6 +113,7 @@ function wrap<This, A extends unknown[], R>(
 
 function fail(span: Span, error: unknown): void {
   try {
+    const { SpanStatusCode } = otelApi(FEATURE);
     span.recordException(asException(error));
     span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
     span.setStatus(
