@@ -172,7 +172,7 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     expect(result.code).toBe(0);
     const status = json(result);
     expect(status).toMatchObject({
-      redisKey: `${prefix}:n:login:203.0.113.7`,
+      redisKey: login.keyFor('203.0.113.7'),
       limiter: { prefix, name: 'login', label: 'login' },
       stored: true,
       allowed: false,
@@ -185,9 +185,80 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
 
     const table = await runCli(['status', '203.0.113.7', '--name', 'login', ...base]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain(`${prefix}:n:login:203.0.113.7  limiter "login"`);
+    expect(table.stdout).toContain(`${prefix}:n:login:5-900000-5:203.0.113.7  limiter "login"`);
     expect(table.stdout).toMatch(/5-per-15m\s+5\s+0\s/);
     expect(table.stdout).toMatch(/refused \(429\); retry in [23]m/);
+  });
+
+  it("status and reset by --name during a rollout that changed its policy: each policy's key, on its own", async () => {
+    // Two pods, each with its store: the old one limits "rollout" to 2 per 15m, the new one to 50 per 1m.
+    const older = new RateLimiter({ prefix, store, name: 'rollout', max: 2, window: '15m' });
+    const newer = new RateLimiter({
+      prefix,
+      store: new RedisStore({ client }),
+      name: 'rollout',
+      max: 50,
+      window: '1m',
+    });
+    await older.consume('203.0.113.20');
+    await older.consume('203.0.113.20');
+    await newer.consume('203.0.113.20');
+    const keys = [older.keyFor('203.0.113.20'), newer.keyFor('203.0.113.20')];
+    expect(new Set(keys).size).toBe(2);
+
+    const found = json(await runCli(['status', '203.0.113.20', '--name', 'rollout', ...base, '--json']));
+    expect(found).toHaveLength(2);
+    const byKey = new Map(found.map((s: { redisKey: string }) => [s.redisKey, s]));
+    expect(byKey.get(older.keyFor('203.0.113.20'))).toMatchObject({
+      limiter: { name: 'rollout', label: 'rollout' },
+      stored: true,
+      allowed: false,
+      policies: [{ policy: '2-per-15m', remaining: 0 }],
+    });
+    expect(byKey.get(newer.keyFor('203.0.113.20'))).toMatchObject({
+      stored: true,
+      allowed: true,
+      policies: [{ policy: '50-per-1m', remaining: 49 }],
+    });
+    const table = await runCli(['status', '203.0.113.20', '--name', 'rollout', ...base]);
+    for (const key of keys) expect(table.stdout).toContain(`${key}  limiter "rollout"`);
+
+    // Another client of the name: nothing stored, so a full bucket (under one of the name's policies).
+    const other = json(await runCli(['status', '203.0.113.21', '--name', 'rollout', ...base, '--json']));
+    expect(other).toMatchObject({ stored: false, allowed: true, limiter: { name: 'rollout' } });
+    expect([older.keyFor('203.0.113.21'), newer.keyFor('203.0.113.21')]).toContain(other.redisKey);
+
+    const reset = json(await runCli(['reset', '203.0.113.20', '--name', 'rollout', ...base, '--json']));
+    expect(reset.map((r: { redisKey: string; reset: boolean }) => [r.redisKey, r.reset])).toEqual(
+      [...keys].sort().map((k) => [k, true]),
+    );
+    expect(await client.exists(...keys)).toBe(0);
+    const again = await runCli(['reset', '203.0.113.20', '--name', 'rollout', ...base]);
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: `Nothing to reset: ${prefix}:n:rollout:*:203.0.113.20 holds no state (its buckets are already full).\n`,
+    });
+  });
+
+  it('a named multi-policy limiter is read with its policies in the order of its key', async () => {
+    const tiers = limiter({
+      name: 'tiers',
+      policies: [
+        { max: 1000, window: '1d' },
+        { max: 10, window: '1s' },
+      ],
+    });
+    await tiers.consume('user:7');
+    const order = ['1000-per-1d', '10-per-1s'];
+    const named = json(await runCli(['status', 'user:7', '--name', 'tiers', ...base, '--json']));
+    expect(named.redisKey).toBe(tiers.keyFor('user:7'));
+    expect(named.policies.map((p: { policy: string }) => p.policy)).toEqual(order);
+    const full = json(await runCli(['status', 'user:8', '--name', 'tiers', ...base, '--json']));
+    expect(full).toMatchObject({ redisKey: tiers.keyFor('user:8'), stored: false });
+    expect(full.policies.map((p: { policy: string }) => p.policy)).toEqual(order);
+    const anywhere = json(await runCli(['status', 'user:7', ...base, '--json']));
+    expect(anywhere.map((s: { redisKey: string }) => s.redisKey)).toEqual([tiers.keyFor('user:7')]);
+    expect(anywhere[0].policies.map((p: { policy: string }) => p.policy)).toEqual(order);
   });
 
   it('status by policy (--max/--window, repeated for a multi-policy limiter), and with nothing stored', async () => {
@@ -223,7 +294,7 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     const web = limiter({ name: 'web', max: 100, window: '1h' });
     await web.consume(ipKey('2001:db8:1:2::1', 64) as string);
     const ip = await runCli(['status', '2001:db8:1:2:ffff::9', '--ip', '--name', 'web', ...base, '--json']);
-    expect(json(ip)).toMatchObject({ redisKey: `${prefix}:n:web:2001:db8:1:2::/64`, stored: true });
+    expect(json(ip)).toMatchObject({ redisKey: web.keyFor('2001:db8:1:2::/64'), stored: true });
 
     await web.consume(tokenKey('sk-live-secret'));
     const token = await runCli(['status', '-', '--token', '--name', 'web', ...base, '--json'], {
@@ -263,11 +334,12 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
   });
 
   it('a key that is not a bucket is refused, not misread', async () => {
-    await client.set(`${prefix}:n:strange:k`, 'x');
+    // Keys where limiters with these names and a 1-per-1s policy would keep a bucket.
+    await client.set(limiter({ name: 'strange', max: 1, window: '1s' }).keyFor('k'), 'x');
     const result = await runCli(['status', 'k', '--name', 'strange', ...base]);
     expect(result.code).toBe(1);
     expectOneLineError(result, /is a Redis string that is not a tollgate bucket/);
-    await client.rpush(`${prefix}:n:stranger:k`, 'x');
+    await client.rpush(limiter({ name: 'stranger', max: 1, window: '1s' }).keyFor('k'), 'x');
     const list = await runCli(['status', 'k', '--name', 'stranger', ...base]);
     expect(list.code).toBe(1);
     expectOneLineError(list, /is a Redis list, not a tollgate bucket/);
@@ -290,7 +362,7 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
 
     const first = await runCli(['reset', '203.0.113.9', '--name', 'reset-me', ...base]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain(`Reset ${prefix}:n:reset-me:203.0.113.9`);
+    expect(first.stdout).toContain(`Reset ${login.keyFor('203.0.113.9')}: its buckets are full again.`);
     // The announcement travels on another connection: it lands, then the refusal is forgotten.
     for (let i = 0; i < 200 && appStore.cachedRefusals > 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect((await login.consume('203.0.113.9')).remaining).toBe(1);
@@ -299,8 +371,9 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     await login.consume('203.0.113.10');
     const second = await runCli(['reset', '203.0.113.9', '--name', 'reset-me', ...base, '--json']);
     expect(second.code).toBe(0);
+    // With no key for the client, the limiter's policies are not known: the key is what was searched.
     expect(json(second)).toEqual({
-      redisKey: `${prefix}:n:reset-me:203.0.113.9`,
+      redisKey: `${prefix}:n:reset-me:*:203.0.113.9`,
       limiter: { prefix, name: 'reset-me', label: 'reset-me' },
       reset: false,
     });
@@ -318,17 +391,17 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
     expect(first).toMatchObject({
       code: 0,
       stderr: '',
-      stdout: `Reset ${own}:n:login:203.0.113.7: its buckets are full again.\n`,
+      stdout: `Reset ${login.keyFor('203.0.113.7')}: its buckets are full again.\n`,
     });
 
     const second = await runCli(['reset', '203.0.113.7', '--ip', '--name', 'login', ...args]);
     expect(second).toMatchObject({
       code: 0,
       stderr: '',
-      stdout: `Nothing to reset: ${own}:n:login:203.0.113.7 holds no state (its buckets are already full).\n`,
+      stdout: `Nothing to reset: ${own}:n:login:*:203.0.113.7 holds no state (its buckets are already full).\n`,
     });
     expect(json(await runCli(['reset', '203.0.113.7', '--ip', '--name', 'login', ...args, '--json']))).toMatchObject({
-      redisKey: `${own}:n:login:203.0.113.7`,
+      redisKey: `${own}:n:login:*:203.0.113.7`,
       reset: false,
     });
     const byPolicy = await runCli(['reset', '203.0.113.7', '--max', '3', '--window', '1s', ...args, '--json']);
@@ -345,11 +418,12 @@ describe.skipIf(!redis.server)('tollgate CLI on Redis: status and reset', () => 
   });
 
   it('reset refuses a key that is not a bucket, and leaves it alone', async () => {
-    await client.set(`${prefix}:n:not-mine:k`, 'x');
+    const notMine = limiter({ name: 'not-mine', max: 1, window: '1s' }).keyFor('k');
+    await client.set(notMine, 'x');
     const result = await runCli(['reset', 'k', '--name', 'not-mine', ...base]);
     expect(result.code).toBe(1);
     expectOneLineError(result, /is a Redis string that is not a tollgate bucket/);
-    expect(await client.get(`${prefix}:n:not-mine:k`)).toBe('x');
+    expect(await client.get(notMine)).toBe('x');
   });
 
   it('reset --all resets the key in every limiter, and nothing else', async () => {
@@ -432,7 +506,8 @@ describe.skipIf(!redis.server || redis.clusterNodes.length === 0)('tollgate CLI 
       const store = new RedisStore({ client: cluster });
       const names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
       // Six limiters' keys for one client: spread over the masters' hash slots.
-      for (const name of names) await new RateLimiter({ prefix, store, name, max: 4, window: '1h' }).consume('k');
+      const limiters = names.map((name) => new RateLimiter({ prefix, store, name, max: 4, window: '1h' }));
+      for (const limiter of limiters) await limiter.consume('k');
       const url = `redis://${redis.clusterNodes[0]}`;
       const found = await runCli(['status', 'k', '--redis-url', url, '--prefix', prefix, '--json']);
       expect(found.code).toBe(0);
@@ -443,7 +518,7 @@ describe.skipIf(!redis.server || redis.clusterNodes.length === 0)('tollgate CLI 
 
       const reset = await runCli(['reset', 'k', '--all', '--redis-url', url, '--prefix', prefix, '--json']);
       expect(json(reset).every((r: { reset: boolean }) => r.reset)).toBe(true);
-      for (const name of names) expect(await cluster.exists(`${prefix}:n:${name}:k`)).toBe(0);
+      for (const limiter of limiters) expect(await cluster.exists(limiter.keyFor('k'))).toBe(0);
     } finally {
       cluster.disconnect();
     }

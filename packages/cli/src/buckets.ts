@@ -59,13 +59,18 @@ export function limiterKey(key: KeySpec): string {
 
 /**
  * A RateLimiter used only to derive store keys exactly as the app's limiter does: keys are
- * `${prefix}:n:${name}:…` for a named limiter (its policy plays no part, so any will do) and
- * `${prefix}:p:${policy ids}:…` for an unnamed one. Nothing is ever consumed through it.
+ * `${prefix}:n:${name}:${policy ids}:…` for a named limiter and `${prefix}:p:${policy ids}:…` for
+ * an unnamed one. Nothing is ever consumed through it.
  */
 class KeyDeriver {
   readonly limiter: RateLimiter;
   /** Every key of this limiter starts with this. */
   readonly base: string;
+  /**
+   * Every key of a limiter with this name starts with this, whatever its policies (`base` for an
+   * unnamed limiter): the policies of a name are what the operator does not give.
+   */
+  readonly family: string;
 
   constructor(
     readonly prefix: string,
@@ -88,6 +93,12 @@ class KeyDeriver {
     }
     // A safe key ('_') is stored as it is, so what precedes it is the limiter's own part.
     this.base = this.limiter.keyFor('_').slice(0, -1);
+    this.family = name === undefined ? this.base : `${prefix}:n:${name}:`;
+  }
+
+  /** The key's part after `base`: the caller's key as the limiter stores it. */
+  tail(clientKey: string): string {
+    return this.limiter.keyFor(clientKey).slice(this.base.length);
   }
 
   get report(): BucketStatus['limiter'] {
@@ -129,20 +140,36 @@ export async function status(
     return Promise.all(found.map(({ deriver, redisKey }) => read(client, deriver, redisKey, timeoutMs)));
   }
   const deriver = deriverFor(spec, prefix);
+  if (spec.kind === 'name') return namedStatus(client, deriver, clientKey, timeoutMs);
   const redisKey = deriver.limiter.keyFor(clientKey);
-  const fields = await bucketFields(client, redisKey);
-  if (fields !== undefined) {
-    const named = spec.kind === 'name' ? withPolicies(deriver, policiesOf(redisKey, fields)) : deriver;
-    return [await read(client, named, redisKey, timeoutMs)];
-  }
+  if ((await bucketFields(client, redisKey)) !== undefined) return [await read(client, deriver, redisKey, timeoutMs)];
   // Nothing stored for this key: a full bucket, if the limiter exists at all.
+  if ((await firstKey(client, deriver)) === undefined) throw noSuchLimiter(deriver);
+  return [full(deriver, redisKey)];
+}
+
+/**
+ * A named limiter's buckets for the key: one per policy set the name has a key under (two during
+ * a rollout that changes its policy, each counting on its own). With none, a full bucket under
+ * the policies of another key of the name, if it has any.
+ */
+async function namedStatus(
+  client: Client,
+  deriver: KeyDeriver,
+  clientKey: string,
+  timeoutMs: number,
+): Promise<BucketStatus[]> {
+  const found = await namedKeys(client, deriver, clientKey);
+  const out: BucketStatus[] = [];
+  for (const { deriver: owner, redisKey } of found) {
+    // Checked first: a key that is not a bucket is refused, never misread.
+    if ((await bucketFields(client, redisKey)) !== undefined) out.push(await read(client, owner, redisKey, timeoutMs));
+  }
+  if (out.length > 0) return out;
   const sibling = await firstKey(client, deriver);
-  if (sibling === undefined) throw noSuchLimiter(deriver);
-  const known =
-    spec.kind === 'name'
-      ? withPolicies(deriver, policiesOf(sibling, (await bucketFields(client, sibling)) ?? []))
-      : deriver;
-  return [full(known, redisKey)];
+  const owner = sibling === undefined ? undefined : fromKey(deriver.prefix, sibling);
+  if (owner === undefined) throw noSuchLimiter(deriver);
+  return [full(owner, owner.limiter.keyFor(clientKey))];
 }
 
 /**
@@ -161,11 +188,49 @@ export async function reset(client: Client, spec: LimiterSpec, key: KeySpec, pre
     return out;
   }
   const deriver = deriverFor(spec, prefix);
+  if (spec.kind === 'name') {
+    const found = await namedKeys(client, deriver, clientKey);
+    // Every key checked before any is deleted: a key that is not a bucket is refused, never deleted.
+    for (const { redisKey } of found) await bucketFields(client, redisKey);
+    // No key: the policies are unknown, so what was searched stands for the key.
+    if (found.length === 0)
+      return [{ redisKey: namedPattern(deriver, clientKey), limiter: deriver.report, reset: false }];
+    const out: ResetResult[] = [];
+    for (const { deriver: owner, redisKey } of found) {
+      out.push({ redisKey, limiter: owner.report, reset: await deleteAndAnnounce(client, redisKey) });
+    }
+    return out;
+  }
   const redisKey = deriver.limiter.keyFor(clientKey);
   // Checked first: a key that is not a bucket is refused, never deleted.
   if ((await bucketFields(client, redisKey)) === undefined)
     return [{ redisKey, limiter: deriver.report, reset: false }];
   return [{ redisKey, limiter: deriver.report, reset: await deleteAndAnnounce(client, redisKey) }];
+}
+
+/** Where a named limiter's keys for `clientKey` are, whatever its policies: `${prefix}:n:${name}:*:${key}`. */
+function namedPattern(deriver: KeyDeriver, clientKey: string): string {
+  return `${deriver.family}*:${deriver.tail(clientKey)}`;
+}
+
+/**
+ * The keys a limiter with this name holds for `clientKey`, one per policy set, in key order: each
+ * kept only if a limiter with that name and the policies its key names would itself put the
+ * client's key there (the glob's `*` could also span the end of another client's key).
+ */
+async function namedKeys(
+  client: Client,
+  deriver: KeyDeriver,
+  clientKey: string,
+): Promise<Array<{ deriver: KeyDeriver; redisKey: string }>> {
+  const found: Array<{ deriver: KeyDeriver; redisKey: string }> = [];
+  const pattern = `${globEscape(deriver.family)}*:${globEscape(deriver.tail(clientKey))}`;
+  for await (const redisKey of scanKeys(client, pattern)) {
+    const owner = fromKey(deriver.prefix, redisKey);
+    if (owner?.name === deriver.name && owner?.limiter.keyFor(clientKey) === redisKey)
+      found.push({ deriver: owner, redisKey });
+  }
+  return found.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
 }
 
 /**
@@ -206,19 +271,41 @@ function policiesById(redisKey: string, fields: readonly string[]): Map<string, 
   return policies;
 }
 
-/** The policies whose buckets a stored set holds. */
-function policiesOf(redisKey: string, fields: readonly string[]): PolicyOptions[] {
-  // The order the policies were configured in is not stored; shortest window first reads best.
-  return [...policiesById(redisKey, fields).values()].sort((a, b) => Number(a.window) - Number(b.window));
-}
-
-function withPolicies(deriver: KeyDeriver, policies: readonly PolicyOptions[]): KeyDeriver {
-  return new KeyDeriver(deriver.prefix, deriver.name, policies);
-}
-
+/** Any key of the limiter (of any limiter with its name, for a named one), or undefined. */
 async function firstKey(client: Client, deriver: KeyDeriver): Promise<string | undefined> {
-  for await (const key of scanKeys(client, `${globEscape(deriver.base)}*`)) return key;
+  for await (const key of scanKeys(client, `${globEscape(deriver.family)}*`)) {
+    // A named limiter's key must name policies: another key under the name is not one of its.
+    if (deriver.name === undefined || fromKey(deriver.prefix, key) !== undefined) return key;
+  }
   return undefined;
+}
+
+/** The limiter part of a stored key: `n:<name>:<policy ids>:` or `p:<policy ids>:`, after `${prefix}:`. */
+function limiterPart(prefix: string, redisKey: string): { name: string | undefined; ids: string[] } | undefined {
+  if (!redisKey.startsWith(`${prefix}:`)) return undefined;
+  const match = /^(?:n:([^:]+):|p:)([^:]+):/.exec(redisKey.slice(prefix.length + 1));
+  if (match === null) return undefined;
+  return { name: match[1], ids: (match[2] as string).split('+') };
+}
+
+/**
+ * The limiter a key names, from the key alone (its policies are in it), or undefined when the
+ * key is not one a limiter would make.
+ */
+function fromKey(prefix: string, redisKey: string): KeyDeriver | undefined {
+  const part = limiterPart(prefix, redisKey);
+  if (part === undefined) return undefined;
+  const policies: PolicyOptions[] = [];
+  for (const id of part.ids) {
+    const parts = parsePolicyId(id);
+    if (parts === undefined) return undefined;
+    policies.push({ max: parts.max, window: parts.windowMs, burst: parts.capacity });
+  }
+  try {
+    return new KeyDeriver(prefix, part.name, policies);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every limiter under `prefix` holding state for `clientKey`. */
@@ -228,7 +315,7 @@ async function findEverywhere(
   clientKey: string,
 ): Promise<Array<{ deriver: KeyDeriver; redisKey: string }>> {
   const probe = new KeyDeriver(prefix, 'probe', [{ max: 1, window: 1 }]);
-  const tail = probe.limiter.keyFor(clientKey).slice(probe.base.length);
+  const tail = probe.tail(clientKey);
   const found: Array<{ deriver: KeyDeriver; redisKey: string }> = [];
   for await (const redisKey of scanKeys(client, `${globEscape(prefix)}:?:*:${globEscape(tail)}`)) {
     const deriver = await identify(client, prefix, redisKey);
@@ -238,18 +325,21 @@ async function findEverywhere(
   return found.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
 }
 
-/** The limiter a stored key belongs to, from the key (`n:name` or `p:ids`) and its fields. */
+/**
+ * The limiter a stored key belongs to, from the key (`n:<name>:<ids>` or `p:<ids>`) and its
+ * fields: the policies in the order of the ids in the key (the order they were configured in),
+ * each of which the stored buckets must hold.
+ */
 async function identify(client: Client, prefix: string, redisKey: string): Promise<KeyDeriver | undefined> {
-  const match = /^([np]):([^:]+):/.exec(redisKey.slice(prefix.length + 1));
-  if (match === null) return undefined;
+  const part = limiterPart(prefix, redisKey);
+  if (part === undefined) return undefined;
   const fields = await bucketFields(client, redisKey).catch(() => undefined);
   if (fields === undefined) return undefined;
   try {
-    if (match[1] === 'n') return new KeyDeriver(prefix, match[2], policiesOf(redisKey, fields));
     const byId = policiesById(redisKey, fields);
-    const ordered = (match[2] as string).split('+').map((id) => byId.get(id));
+    const ordered = part.ids.map((id) => byId.get(id));
     if (ordered.some((p) => p === undefined)) return undefined;
-    return new KeyDeriver(prefix, undefined, ordered as PolicyOptions[]);
+    return new KeyDeriver(prefix, part.name, ordered as PolicyOptions[]);
   } catch {
     return undefined;
   }
@@ -321,7 +411,7 @@ function report(
 function noSuchLimiter(deriver: KeyDeriver): CliError {
   const which = deriver.name === undefined ? `with policy ${deriver.limiter.label}` : `named "${deriver.name}"`;
   return new CliError(
-    `no limiter ${which} under prefix "${deriver.prefix}": no key matches ${deriver.base}* (check --name, --max/--window and --prefix; a limiter whose buckets are all full has no keys)`,
+    `no limiter ${which} under prefix "${deriver.prefix}": no key matches ${deriver.family}* (check --name, --max/--window and --prefix; a limiter whose buckets are all full has no keys)`,
   );
 }
 

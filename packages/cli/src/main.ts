@@ -46,16 +46,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     validate(command.limiter, key, command.prefix);
     connected = await connect(command.connection.redisUrl, command.connection.timeoutMs);
-    // With a limiter named, one result; without (status of every limiter, reset --all), a list.
-    const one = command.limiter.kind !== 'any';
+    // With a limiter named, one result; without (status of every limiter, reset --all), a list. A
+    // name with keys under two policies (a rollout that changed them) has two: a list too.
+    const single = command.limiter.kind !== 'any';
+    const one = <T>(found: readonly T[]) => (single && found.length === 1 ? found[0] : found);
     if (command.command === 'status') {
       const warning = await evictionWarning(connected.client, connected.shown, connected.timeoutMs);
       if (warning !== undefined) io.err(`tollgate: warning: ${oneLine(warning)}\n`);
       const found = await status(connected.client, command.limiter, key, command.prefix, connected.timeoutMs);
-      io.out(command.json ? json(one ? found[0] : found) : formatStatus(found));
+      io.out(command.json ? json(one(found)) : formatStatus(found));
     } else {
       const done = await reset(connected.client, command.limiter, key, command.prefix);
-      io.out(command.json ? json(one ? done[0] : done) : formatReset(done, command.prefix, key));
+      io.out(command.json ? json(one(done)) : formatReset(done, command.prefix, key));
     }
     return 0;
   } catch (caught) {
