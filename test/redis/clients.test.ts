@@ -1,7 +1,15 @@
-import { ErrorCodes, type Logger, RateLimiter, type RedisClientLike, RedisStore } from '@tollgate/core';
+import {
+  ClaudeRateLimiter,
+  ErrorCodes,
+  type Logger,
+  RateLimiter,
+  type RedisClientLike,
+  RedisStore,
+  type RedisStoreOptions,
+} from '@tollgate/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
+import { REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 import { type ClientKind, clientKinds } from './clients.js';
 
 /**
@@ -27,6 +35,9 @@ async function refuseUntilCached(limiter: RateLimiter, store: RedisStore, key: s
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** The client-neutral interface (exported from @tollgate/core once index.ts lists it). */
+type RedisConnection = Exclude<NonNullable<RedisStoreOptions['client']>, RedisClientLike>;
 
 const subscribing = (kind: ClientKind) => kind.family !== 'valkey-glide';
 
@@ -229,3 +240,59 @@ for (const kind of clientKinds.filter((k) => k.at !== undefined)) {
     });
   });
 }
+
+describe.skipIf(!redis.server)('a client tollgate does not know', () => {
+  it('is refused when the store is built, naming what is accepted', () => {
+    expect(() => new RedisStore({ client: { query() {} } as never })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, message: expect.stringMatching(/node-redis.*GLIDE/) }),
+    );
+  });
+
+  it('works through a RedisConnection written for it (docs/redis-clients.md), ledger included', async () => {
+    // "Another client": here ioredis driven only through its raw `call`, as a client with no adapter would be.
+    const raw = new Redis(REDIS_URL);
+    const send = (args: string[]) => raw.call(args[0] as string, ...args.slice(1));
+    const script = (command: string, body: string, keys: readonly string[], args: readonly string[]) =>
+      send([command, body, String(keys.length), ...keys, ...args]);
+    const connection: RedisConnection = {
+      family: 'raw-calls',
+      evalsha: (sha, keys, args) => script('EVALSHA', sha, keys, args),
+      eval: (source, keys, args) => script('EVAL', source, keys, args),
+      del: async (key) => Number(await send(['DEL', key])),
+      hgetall: async (key) => {
+        const flat = (await send(['HGETALL', key])) as string[];
+        const hash: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+        return hash;
+      },
+      publish: async (channel, message) => {
+        await send(['PUBLISH', channel, message]);
+      },
+      state: () => (raw.status === 'ready' || raw.status === 'connecting' ? 'ready' : 'down'),
+      quit: async () => {
+        await raw.quit();
+      },
+      disconnect: () => raw.disconnect(),
+    };
+    try {
+      const log = logger();
+      const store = new RedisStore({ client: connection, logger: log.logger });
+      const prefix = uniquePrefix('own-conn');
+      const limiter = new RateLimiter({ max: 2, window: '1h', prefix, store });
+      expect((await limiter.consume('k')).allowed).toBe(true);
+      expect((await limiter.consume('k')).allowed).toBe(true);
+      expect((await limiter.consume('k')).allowed).toBe(false);
+      await limiter.reset('k');
+      expect(await limiter.consume('k')).toMatchObject({ allowed: true, remaining: 1 });
+      // No subscriber() given: no denial cache, said once.
+      expect(store.cachedRefusals).toBe(0);
+      expect(log.lines.map((l) => l.message)).toEqual([expect.stringMatching(/no denial cache on a raw-calls client/)]);
+
+      const claude = new ClaudeRateLimiter({ store, prefix, logger: log.logger });
+      await claude.recordUsage('claude-sonnet-4-5', { input_tokens: 1_000, output_tokens: 100 });
+      expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 1, costMicros: 4_500 });
+    } finally {
+      raw.disconnect();
+    }
+  });
+});
