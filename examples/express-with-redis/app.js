@@ -8,7 +8,7 @@ import { metricsHandler, RedisStore, rateLimit, telemetry } from '@tollgate/expr
 import express from 'express';
 import { Redis } from 'ioredis';
 
-/** Named limits: the names are the Redis keys' middle segment and the RateLimit header items. */
+/** Named limits: the names (then the policy ids) are the Redis keys' middle segment, and the RateLimit header items. */
 export const limits = {
   site: { max: 20, window: '1m', name: 'site' },
   login: { max: 3, window: '15m', name: 'login' },

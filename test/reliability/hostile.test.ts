@@ -351,7 +351,8 @@ for (const framework of frameworks) {
       expect((await send(served, '/r', ['X-Forwarded-For: ::ffff:192.0.2.44'])).status).toBe(200);
       expect((await send(served, '/r', ['X-Forwarded-For: ::ffff:c000:22c'])).status).toBe(200);
       expect((await send(served, '/r', ['X-Forwarded-For: 192.0.2.44'])).status).toBe(429);
-      const keys = expectSafeKeys(served.store, []).map((k) => k.split(':').slice(3).join(':'));
+      // A named limiter's key: prefix, `n`, name, policy ids, then the client's key.
+      const keys = expectSafeKeys(served.store, []).map((k) => k.split(':').slice(4).join(':'));
       expect(keys.sort()).toEqual(['192.0.2.44', '2001:db8:abcd:12::/64', '2001:db8:abcd:13::/64']);
       report({
         scenario: `IPv6 /64 rotation: ${framework}`,
