@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const HEAVY = [
+  // Core spells out the dozen attribute names it sets rather than load this (several MB) at import.
+  '@opentelemetry/semantic-conventions',
   '@opentelemetry/sdk-trace-node',
   '@opentelemetry/sdk-trace-base',
   '@opentelemetry/exporter-trace-otlp-proto',
