@@ -63,18 +63,20 @@ export function isNodeRedisClient(value: object): value is NodeRedisClientLike {
  */
 export function nodeRedisConnection(client: NodeRedisClientLike | NodeRedisClusterLike): RedisConnection {
   const cluster = isNodeRedisCluster(client);
-  const send = (key: string | undefined, readonly: boolean, args: string[]): Promise<unknown> =>
-    cluster ? client.sendCommand(key, readonly, args) : (client as NodeRedisClientLike).sendCommand(args);
+  // Every command goes to a master (isReadonly false), even a read: with `useReplicas` a replica
+  // could answer a usage read from before the write the caller just made.
+  const send = (key: string | undefined, args: string[]): Promise<unknown> =>
+    cluster ? client.sendCommand(key, false, args) : (client as NodeRedisClientLike).sendCommand(args);
   const script = (command: string, body: string, keys: readonly string[], args: readonly string[]) =>
-    send(keys[0], false, [command, body, String(keys.length), ...keys, ...args]);
+    send(keys[0], [command, body, String(keys.length), ...keys, ...args]);
   return {
     family: 'node-redis',
     evalsha: (sha, keys, args) => script('EVALSHA', sha, keys, args),
     eval: (source, keys, args) => script('EVAL', source, keys, args),
-    del: async (key) => Number(await send(key, false, ['DEL', key])),
-    hgetall: async (key) => hashReply(await send(key, true, ['HGETALL', key])),
+    del: async (key) => Number(await send(key, ['DEL', key])),
+    hgetall: async (key) => hashReply(await send(key, ['HGETALL', key])),
     publish: async (channel, message) => {
-      await send(undefined, false, ['PUBLISH', channel, message]);
+      await send(undefined, ['PUBLISH', channel, message]);
     },
     state: () => (client.isReady ? 'ready' : client.isOpen ? 'down' : 'ended'),
     subscriber: () =>
