@@ -113,7 +113,19 @@ describe.skipIf(!redis.server)('RedisStore heals poisoned values', () => {
     expect(store.corruptBuckets).toBe(20);
     expect(lines.filter((l) => l.includes('cannot decode'))).toHaveLength(1);
     // The line names the limiter, never the client's key.
-    expect(JSON.stringify(fields)).not.toMatch(/k\d+/);
+    expect(JSON.stringify(fields)).not.toMatch(/:k\d+/);
     expect(fields[0]).toMatchObject({ limiter: limiter.keyFor('k0').slice(0, -2) });
+  });
+
+  it('the warning names the limiter, not the client, even for a client key holding a colon', async () => {
+    const fields: Record<string, unknown>[] = [];
+    const log = (f: object) => fields.push(f as Record<string, unknown>);
+    const store = new RedisStore({ client, logger: { info: log, warn: log, error: log } });
+    const limiter = new RateLimiter({ max: 5, window: '1h', name: 'api', prefix: uniquePrefix('poison-log'), store });
+    await client.set(limiter.keyFor('user:42'), 'garbage');
+    await limiter.consume('user:42');
+    expect(fields).toHaveLength(1);
+    expect(fields[0]?.limiter).toBe(limiter.keyFor('user:42').slice(0, -'user:42'.length));
+    expect(JSON.stringify(fields)).not.toContain('42');
   });
 });

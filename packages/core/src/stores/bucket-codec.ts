@@ -11,8 +11,9 @@
  *   then            the policies' ids (`policyId`), in the limiter's order, joined by ','
  *
  * Doubles keep tokens exact (no decimal formatting), and the script rewrites `since` and the
- * tokens in place (SETRANGE at offset 8). The ids say which policies the tokens belong to, so a
- * limiter whose policies changed carries over the buckets it still has. An older tollgate wrote a
+ * tokens in place (SETRANGE at offset 8). The ids say which policies the tokens belong to (a limiter's
+ * key carries its policy ids too, so a changed policy is a new key; the ids in the value guard
+ * against a key written by something else, and let the CLI read a bucket without the app). An older tollgate wrote a
  * hash instead: a field `ts` (`since`) and one field per policy id (`legacyHashIds`).
  */
 

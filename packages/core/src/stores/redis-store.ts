@@ -85,6 +85,8 @@ interface Encoded {
   readonly pairs: readonly string[];
 }
 
+/** The limiter's part of a store key, before the client's. */
+const LIMITER_PART = /^[^:]+:(?:n:[^:]+:|p:)[^:]+:/;
 /**
  * Buckets in Redis or Redis Cluster: one Lua script per decision (EVALSHA, and EVAL only when
  * the server answers NOSCRIPT), timed by the server's clock so app servers whose clocks are
@@ -440,8 +442,9 @@ export class RedisStore implements Store {
     this.corrupt += 1;
     const suppressed = this.throttle.take('corrupt');
     if (suppressed === undefined) return;
-    // The limiter's part of the key only: the rest identifies a client, which logs never carry.
-    const limiter = key.slice(0, key.lastIndexOf(':') + 1);
+    // The limiter's part of the key only (`prefix:n:name:ids:` or `prefix:p:ids:`): the rest
+    // identifies a client (and may hold ':', as `user:42` or an IPv6 /64 does), which logs never carry.
+    const limiter = LIMITER_PART.exec(key)?.[0] ?? '(not a tollgate key)';
     this.logger.warn(
       { limiter, corruptBuckets: this.corrupt, suppressed },
       'Redis held a value tollgate cannot decode; it was deleted and the key taken as full buckets',
