@@ -297,38 +297,63 @@ describe.skipIf(!redis.server)('a client tollgate does not know', () => {
   });
 });
 
-describe.skipIf(redis.clusterNodes.length === 0)('a node-redis cluster that reads from replicas (useReplicas)', () => {
-  it('sends the usage ledger’s reads to the masters, which hold the write just made', async () => {
-    const { createCluster } = await import('redis');
-    const cluster = createCluster({
-      rootNodes: redis.clusterNodes.map((node) => ({ url: `redis://${node}` })),
-      useReplicas: true,
-    });
-    cluster.on('error', () => {});
-    await cluster.connect();
-    const replicas = redis.clusterNodes.map((node) => new Redis(`redis://${node}`));
-    const hgetallOnReplicas = async () => {
-      let calls = 0;
-      for (const node of replicas) {
-        if (!/^role:slave/m.test(await node.info('replication'))) continue;
-        calls += Number(/^cmdstat_hgetall:calls=(\d+)/m.exec(await node.info('commandstats'))?.[1] ?? 0);
-      }
-      return calls;
-    };
-    try {
-      const claude = new ClaudeRateLimiter({
-        redis: cluster,
-        prefix: uniquePrefix('replica-read'),
-        logger: logger().logger,
+/** Clusters set to read from replicas: the ledger must still read what it just wrote. */
+const replicaReaders: { name: string; open(): Promise<{ client: RedisClientLike; close(): void }> }[] = [
+  {
+    name: 'a node-redis cluster with useReplicas',
+    async open() {
+      const { createCluster } = await import('redis');
+      const cluster = createCluster({
+        rootNodes: redis.clusterNodes.map((node) => ({ url: `redis://${node}` })),
+        useReplicas: true,
       });
-      await claude.recordUsage('claude-sonnet-4-5', { input_tokens: 1_000, output_tokens: 100 });
-      const before = await hgetallOnReplicas();
-      // A month of days: 31 reads, none of them on a replica.
-      expect(await claude.getUsageStats({ days: 31 })).toMatchObject({ calls: 1 });
-      expect(await hgetallOnReplicas()).toBe(before);
-    } finally {
-      for (const node of replicas) node.disconnect();
-      cluster.destroy();
-    }
+      cluster.on('error', () => {});
+      await cluster.connect();
+      return { client: cluster, close: () => cluster.destroy() };
+    },
+  },
+  {
+    name: "a GLIDE cluster with readFrom: 'preferReplica'",
+    async open() {
+      const { GlideClusterClient } = await import('@valkey/valkey-glide');
+      const addresses = redis.clusterNodes.map((node) => {
+        const [host, port] = node.split(':');
+        return { host: host as string, port: Number(port) };
+      });
+      const cluster = await GlideClusterClient.createClient({ addresses, readFrom: 'preferReplica' });
+      return { client: cluster, close: () => cluster.close() };
+    },
+  },
+];
+
+for (const reader of replicaReaders) {
+  describe.skipIf(redis.clusterNodes.length === 0)(reader.name, () => {
+    it('sends the usage ledger’s reads to the primaries, which hold the write just made', async () => {
+      const { client, close } = await reader.open();
+      const nodes = redis.clusterNodes.map((node) => new Redis(`redis://${node}`));
+      const hgetallOnReplicas = async () => {
+        let calls = 0;
+        for (const node of nodes) {
+          if (!/^role:slave/m.test(await node.info('replication'))) continue;
+          calls += Number(/^cmdstat_hgetall:calls=(\d+)/m.exec(await node.info('commandstats'))?.[1] ?? 0);
+        }
+        return calls;
+      };
+      try {
+        const claude = new ClaudeRateLimiter({
+          redis: client,
+          prefix: uniquePrefix('replica-read'),
+          logger: logger().logger,
+        });
+        await claude.recordUsage('claude-sonnet-4-5', { input_tokens: 1_000, output_tokens: 100 });
+        const before = await hgetallOnReplicas();
+        // A month of days: 31 reads, none of them on a replica.
+        expect(await claude.getUsageStats({ days: 31 })).toMatchObject({ calls: 1 });
+        expect(await hgetallOnReplicas()).toBe(before);
+      } finally {
+        for (const node of nodes) node.disconnect();
+        close();
+      }
+    });
   });
-});
+}

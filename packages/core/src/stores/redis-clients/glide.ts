@@ -3,8 +3,11 @@ import { hashReply } from './connection.js';
 
 /** The few methods of a Valkey GLIDE `GlideClient` or `GlideClusterClient` that tollgate uses. */
 export interface GlideClientLike {
-  /** Sends a raw command; on a cluster GLIDE routes it by its key. */
-  customCommand(args: string[]): Promise<unknown>;
+  /**
+   * Sends a raw command. A cluster client routes it by `options.route`; a standalone client's
+   * options (a decoder) do not include one, hence the loose type.
+   */
+  customCommand(args: string[], options?: object): Promise<unknown>;
   /** Closes the client at once. */
   close(): void;
 }
@@ -21,15 +24,22 @@ export function isGlide(value: object): value is GlideClientLike {
  * is offered, and a store on GLIDE keeps no denial cache (it still announces its resets).
  */
 export function glideConnection(client: GlideClientLike): RedisConnection {
-  const send = (args: string[]) => client.customCommand(args);
+  // To the primary of the key's slot, reads included: with `readFrom` set to a replica, a usage
+  // read could otherwise come from a replica that lacks the write just made.
+  const send = (key: string | undefined, args: string[]) =>
+    key === undefined
+      ? client.customCommand(args)
+      : client.customCommand(args, { route: { type: 'primarySlotKey', key } });
+  const script = (command: string, body: string, keys: readonly string[], args: readonly string[]) =>
+    send(keys[0], [command, body, String(keys.length), ...keys, ...args]);
   return {
     family: 'valkey-glide',
-    evalsha: (sha, keys, args) => send(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
-    eval: (script, keys, args) => send(['EVAL', script, String(keys.length), ...keys, ...args]),
-    del: async (key) => Number(await send(['DEL', key])),
-    hgetall: async (key) => hashReply(await send(['HGETALL', key])),
+    evalsha: (sha, keys, args) => script('EVALSHA', sha, keys, args),
+    eval: (source, keys, args) => script('EVAL', source, keys, args),
+    del: async (key) => Number(await send(key, ['DEL', key])),
+    hgetall: async (key) => hashReply(await send(key, ['HGETALL', key])),
     publish: async (channel, message) => {
-      await send(['PUBLISH', channel, message]);
+      await send(undefined, ['PUBLISH', channel, message]);
     },
     // `isClosed` is GLIDE's own flag (protected in its types, there at run time).
     state: () => ((client as { isClosed?: unknown }).isClosed === true ? 'ended' : 'ready'),
