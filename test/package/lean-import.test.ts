@@ -52,6 +52,14 @@ describe('importing the limiter loads no OpenTelemetry SDK, no ioredis, no defau
     it(`${pkg} with require()`, () => {
       expect(run('commonjs', `require('${pkg}');`)).toEqual({ heavy: [], defaults: 0 });
     });
+
+    it(`${pkg} with require() loads neither optional peer (prom-client, @opentelemetry/api)`, () => {
+      const script = `require('${pkg}');
+        const loaded = Object.keys(require.cache);
+        console.log(JSON.stringify(['prom-client', '@opentelemetry/api'].filter((n) => loaded.some((p) => p.includes('/node_modules/' + n + '/')))));`;
+      const out = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }).trim();
+      expect(JSON.parse(out.split('\n').at(-1) as string)).toEqual([]);
+    });
   }
 
   it('telemetry() and metricsHandler() alone do not load the SDK either', () => {

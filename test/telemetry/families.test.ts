@@ -22,10 +22,7 @@ async function familiesAfter(body: string): Promise<string[]> {
     const families = [...text.matchAll(/^# TYPE (\\S+) /gm)].map((m) => m[1]);
     console.log(JSON.stringify(families));`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
-  const families = JSON.parse(stdout.trim().split('\n').at(-1) as string) as string[];
-  // The Claude limiter's families are still registered as @tollgate/core loads, until it moves
-  // to its own package (issue 14, item 4); everything else must follow its feature.
-  return families.filter((name) => !name.startsWith('tollgate_claude_')).sort();
+  return (JSON.parse(stdout.trim().split('\n').at(-1) as string) as string[]).sort();
 }
 
 const RATE_LIMIT_FAMILIES = [

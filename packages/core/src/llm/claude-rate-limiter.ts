@@ -188,6 +188,7 @@ export class ClaudeRateLimiter {
       throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
     }
     this.logger = (opts.logger as Logger | undefined) ?? consoleLogger;
+    claudeMetrics.init();
     this.timeoutMs = storeTimeoutMs(opts.timeoutMs);
     const bound = { timeoutMs: this.timeoutMs };
     if (opts.redis !== undefined) {
