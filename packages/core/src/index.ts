@@ -69,7 +69,12 @@ export { consoleLogger, type Logger } from './log.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export {
   type DenialCacheOptions,
+  type GlideClientLike,
+  type IoredisClientLike,
+  type NodeRedisClientLike,
+  type NodeRedisClusterLike,
   type RedisClientLike,
+  type RedisConnection,
   type RedisNodeLike,
   RedisStore,
   type RedisStoreOptions,
