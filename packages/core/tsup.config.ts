@@ -10,7 +10,7 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   target: 'node20',
-  // setupTelemetry loads the OpenTelemetry SDK lazily with createRequire(import.meta.url);
+  // The optional peers (prom-client, @opentelemetry/api) are looked up with createRequire(import.meta.url);
   // the shim gives the CommonJS build an import.meta.url.
   shims: true,
 });
