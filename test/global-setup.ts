@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
-import { detectPromtool, promtoolVerdict } from '../packages/core/src/telemetry/test-support/promtool.js';
 // @ts-expect-error: a plain ESM script shared with .ci/run, without type declarations.
 import { start as startCluster, stop as stopCluster } from '../scripts/redis-cluster.mjs';
+import { detectPromtool, promtoolVerdict } from './helpers/promtool.js';
 import { ping, REDIS_URL } from './helpers/redis-ping.js';
 
 declare module 'vitest' {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RATE_LIMIT_OUTCOMES, RATE_LIMIT_SOURCES } from '../../packages/core/src/telemetry/rate-limit-metrics.js';
-import { injectedPromtool, runPromtool } from '../../packages/core/src/telemetry/test-support/promtool.js';
+import { injectedPromtool, runPromtool } from '../helpers/promtool.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');

@@ -8,9 +8,9 @@ import express4 from 'express4';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startInMemoryTracing } from '../../packages/core/src/telemetry/test-support/in-memory-tracing.js';
 import { routeFromRouter } from '../../packages/express/src/route-of.js';
 import { listen } from '../helpers/http.js';
+import { startInMemoryTracing } from '../helpers/in-memory-tracing.js';
 
 /**
  * Issue 12, item 7: with an app-wide limiter, Express counted every 429 under

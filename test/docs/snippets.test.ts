@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseList } from 'structured-headers';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, startOtlpReceiver } from '../../packages/core/src/telemetry/test-support/otlp-receiver.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { bullet, readmeModules, readmes, runExample, withPlaceholders } from './readme.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -13,7 +13,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startInMemoryTracing } from '../../packages/core/src/telemetry/test-support/in-memory-tracing.js';
+import { startInMemoryTracing } from '../helpers/in-memory-tracing.js';
 import { collectingLogger, type LogLine, report } from './support.js';
 
 /**

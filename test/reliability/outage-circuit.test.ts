@@ -13,8 +13,8 @@ import { rateLimit } from '@tollgate/express';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { injectedPromtool, runPromtool } from '../../packages/core/src/telemetry/test-support/promtool.js';
 import { listen } from '../helpers/http.js';
+import { injectedPromtool, runPromtool } from '../helpers/promtool.js';
 import { RedisProcess, redis } from '../helpers/redis.js';
 import { report } from './support.js';
 

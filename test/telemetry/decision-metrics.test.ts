@@ -1,7 +1,7 @@
 import { type FailMode, type Logger, RateLimiter, register } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
-import { injectedPromtool, runPromtool } from '../../packages/core/src/telemetry/test-support/promtool.js';
 import { brokenStore } from '../helpers/broken-store.js';
+import { injectedPromtool, runPromtool } from '../helpers/promtool.js';
 
 /**
  * Issue 12, item 8: every decision made during an outage was counted as `outcome="fallback"`,

@@ -4,11 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  detectPromtool,
-  PROMTOOL_SKIP_LINE,
-  promtoolVerdict,
-} from '../../packages/core/src/telemetry/test-support/promtool.js';
+import { detectPromtool, PROMTOOL_SKIP_LINE, promtoolVerdict } from '../helpers/promtool.js';
 import { redis } from '../helpers/redis.js';
 
 /**

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes } from '@tollgate/core';
 import { setupTelemetry } from '@tollgate/otel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, startOtlpReceiver } from '../../packages/core/src/telemetry/test-support/otlp-receiver.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 /**
  * Issue 12, item 1: `process.on('SIGTERM', () => otel.shutdown())` replaced Node's default exit,

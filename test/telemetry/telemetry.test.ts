@@ -2,8 +2,8 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { register } from '@tollgate/core';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { startInMemoryTracing } from '../../packages/core/src/telemetry/test-support/in-memory-tracing.js';
-import { injectedPromtool, runPromtool } from '../../packages/core/src/telemetry/test-support/promtool.js';
+import { startInMemoryTracing } from '../helpers/in-memory-tracing.js';
+import { injectedPromtool, runPromtool } from '../helpers/promtool.js';
 import { telemetryApps } from './apps.js';
 
 const tracing = startInMemoryTracing('telemetry-adapters');

@@ -2,8 +2,8 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ErrorCodes, HttpServerTelemetry, traceSpan } from '@tollgate/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type OtlpReceiver, startOtlpReceiver } from '../../core/src/telemetry/test-support/otlp-receiver.js';
-import { startRequest } from '../../core/src/telemetry/test-support/start-request.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../../../test/helpers/otlp-receiver.js';
+import { startRequest } from '../../../test/helpers/start-request.js';
 import { setupTelemetry, type TelemetryHandle, type TelemetryOptions } from './setup.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

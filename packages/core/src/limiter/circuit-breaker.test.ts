@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { injectedPromtool, runPromtool } from '../../../../test/helpers/promtool.js';
 import { ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { BucketSpec, Store, StoreResult } from '../stores/store.js';
 import { CIRCUIT_STATE_VALUES } from '../telemetry/circuit-metrics.js';
 import { register } from '../telemetry/registry.js';
-import { injectedPromtool, runPromtool } from '../telemetry/test-support/promtool.js';
 import {
   CIRCUIT_DEFAULTS,
   CircuitBreaker,

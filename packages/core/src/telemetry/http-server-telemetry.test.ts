@@ -1,13 +1,13 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type InMemoryTracing, startInMemoryTracing } from '../../../../test/helpers/in-memory-tracing.js';
+import { startRequest } from '../../../../test/helpers/start-request.js';
 import { ErrorCodes } from '../errors.js';
 import type { Logger } from '../log.js';
 import { httpServerDuration } from './http-metrics.js';
 import { type HttpRequestInfo, HttpServerTelemetry } from './http-server-telemetry.js';
 import { register } from './registry.js';
 import { scrapeMetrics } from './scrape.js';
-import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
-import { startRequest } from './test-support/start-request.js';
 import { traceSpan } from './trace.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type InMemoryTracing, startInMemoryTracing } from '../../../../test/helpers/in-memory-tracing.js';
+import { startRequest } from '../../../../test/helpers/start-request.js';
 import { RateLimiter } from '../limiter/rate-limiter.js';
 import { HttpServerTelemetry } from './http-server-telemetry.js';
 import { annotateRateLimit, RATE_LIMIT_EVENT } from './rate-limit-span.js';
-import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
-import { startRequest } from './test-support/start-request.js';
 import { traceSpan } from './trace.js';
 
 describe('annotateRateLimit', () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type InMemoryTracing, startInMemoryTracing } from '../../../../test/helpers/in-memory-tracing.js';
 import { ErrorCodes } from '../errors.js';
 import { consoleLogger } from '../log.js';
 import { httpServerDuration } from './http-metrics.js';
@@ -6,7 +7,6 @@ import { prometheusName } from './metric-name.js';
 import { MAX_SERIES_PER_METRIC, recordMetric } from './record-metric.js';
 import { register, tollgateRegistry } from './registry.js';
 import { scrapeMetrics } from './scrape.js';
-import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
 import { traceSpan } from './trace.js';
 
 async function text(name: string): Promise<string> {

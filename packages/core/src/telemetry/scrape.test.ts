@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { startInMemoryTracing } from '../../../../test/helpers/in-memory-tracing.js';
+import { injectedPromtool, runPromtool } from '../../../../test/helpers/promtool.js';
+import { startRequest } from '../../../../test/helpers/start-request.js';
 import { RateLimiter } from '../limiter/rate-limiter.js';
 import { HttpServerTelemetry } from './http-server-telemetry.js';
 import { observeStoreLatency, recordDecision, recordEvictions } from './rate-limit-metrics.js';
 import { recordMetric } from './record-metric.js';
 import { collectDefaultMetrics, register } from './registry.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, prefersOpenMetrics, scrapeMetrics } from './scrape.js';
-import { startInMemoryTracing } from './test-support/in-memory-tracing.js';
-import { injectedPromtool, runPromtool } from './test-support/promtool.js';
-import { startRequest } from './test-support/start-request.js';
 
 /** promtool, as test/global-setup.ts found it: missing locally, its checks are skipped (one loud line). */
 const { available: hasPromtool } = injectedPromtool();

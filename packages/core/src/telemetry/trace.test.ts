@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type InMemoryTracing, startInMemoryTracing } from '../../../../test/helpers/in-memory-tracing.js';
 import { ErrorCodes } from '../errors.js';
-import { type InMemoryTracing, startInMemoryTracing } from './test-support/in-memory-tracing.js';
 import { traceOperation, traceSpan } from './trace.js';
 
 describe('without setupTelemetry', () => {

@@ -1,4 +1,8 @@
-import type { HttpRequestInfo, HttpServerTelemetry, RequestTelemetry } from '../http-server-telemetry.js';
+import type {
+  HttpRequestInfo,
+  HttpServerTelemetry,
+  RequestTelemetry,
+} from '../../packages/core/src/telemetry/http-server-telemetry.js';
 
 /** Starts a request from a ready-made description, as an adapter does lazily. */
 export function startRequest(telemetry: HttpServerTelemetry, info: HttpRequestInfo): RequestTelemetry {
