@@ -16,18 +16,25 @@ export interface NodeRedisClientLike {
   sendCommand(args: string[]): Promise<unknown>;
   /** A new, unconnected client with the same options (the reset subscriber). */
   duplicate(): NodeRedisClientLike;
+  /** Connects (the store connects only the subscriber it duplicates; the caller connects the client). */
   connect(): Promise<unknown>;
   /** Subscribes; the listener gets each message and its channel. */
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  /** Closes after the replies in flight (the store's own subscriber, on `store.close()`). */
   close(): Promise<unknown>;
+  /** Closes at once (when `close()` does not end within the store's timeout). */
   destroy(): void;
+  /** Listens for `error` and `end`, so a lost subscription is seen. */
   on(event: string, listener: Listener): unknown;
+  /** Removes such a listener. */
   off(event: string, listener: Listener): unknown;
 }
 
 /** The few methods of a node-redis cluster, from `createCluster()`, that tollgate uses. */
 export interface NodeRedisClusterLike {
+  /** True from `connect()` until `close()`/`destroy()`. */
   readonly isOpen: boolean;
+  /** True while connected and ready for commands. */
   readonly isReady: boolean;
   /** Sends a raw command to the node serving `firstKey` (any node without one). */
   sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
@@ -35,9 +42,13 @@ export interface NodeRedisClusterLike {
   readonly masters: readonly object[];
   /** The client of one node of `masters`. */
   nodeClient(node: never): Promise<NodeRedisClientLike>;
+  /** Closes after the replies in flight (the store's own subscriber, on `store.close()`). */
   close(): Promise<unknown>;
+  /** Closes at once (when `close()` does not end within the store's timeout). */
   destroy(): void;
+  /** Listens for `error` and `end`, so a lost subscription is seen. */
   on(event: string, listener: Listener): unknown;
+  /** Removes such a listener. */
   off(event: string, listener: Listener): unknown;
 }
 
