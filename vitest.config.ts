@@ -7,8 +7,11 @@ export default defineConfig({
   resolve: {
     // In-process tests run against the sources; tests that spawn app processes use the built dist.
     alias: {
+      // Before '@tollgate/core', which would otherwise take it as a prefix.
+      '@tollgate/core/stored-format': fileURLToPath(new URL('./packages/core/src/stored-format.ts', import.meta.url)),
       '@tollgate/core': src('core'),
       '@tollgate/otel': src('otel'),
+      '@tollgate/llm': src('llm'),
       '@tollgate/express': src('express'),
       '@tollgate/koa': src('koa'),
       '@tollgate/fastify': src('fastify'),

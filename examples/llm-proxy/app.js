@@ -6,8 +6,9 @@
 //   GET  /metrics       Prometheus: calls, tokens, cost, retries, waits, and HTTP latency
 // With no ANTHROPIC_API_KEY it starts a fake Claude API on loopback and talks to that.
 import Anthropic from '@anthropic-ai/sdk';
-import { ClaudeRateLimiter, RateLimitExceededError, SpendCapError } from '@tollgate/core';
+import { RateLimitExceededError } from '@tollgate/core';
 import { metricsHandler, rateLimit, telemetry } from '@tollgate/express';
+import { ClaudeRateLimiter, SpendCapError } from '@tollgate/llm';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { startFakeClaudeApi } from './fake-claude-api.js';

@@ -1,4 +1,5 @@
-import { ClaudeRateLimiter, ipKey, RateLimiter, RedisStore, tokenKey } from '@tollgate/core';
+import { ipKey, RateLimiter, RedisStore, tokenKey } from '@tollgate/core';
+import { ClaudeRateLimiter } from '@tollgate/llm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClient, freePort, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';

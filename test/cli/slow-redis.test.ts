@@ -1,5 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { ClaudeRateLimiter, RateLimiter, RedisStore } from '@tollgate/core';
+import { RateLimiter, RedisStore } from '@tollgate/core';
+import { ClaudeRateLimiter } from '@tollgate/llm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess, redis } from '../helpers/redis.js';

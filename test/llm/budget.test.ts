@@ -1,4 +1,5 @@
-import { BudgetExceededError, ErrorCodes } from '@tollgate/core';
+import { ErrorCodes } from '@tollgate/core';
+import { BudgetExceededError } from '@tollgate/llm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeClaude, reply } from '../helpers/fake-claude.js';
 import { backends, params, rejection, sdk } from './support.js';

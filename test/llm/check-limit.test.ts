@@ -1,4 +1,5 @@
-import { ClaudeRateLimiter, ErrorCodes, InvalidOptionError, MemoryStore, RateLimitExceededError } from '@tollgate/core';
+import { ErrorCodes, InvalidOptionError, MemoryStore, RateLimitExceededError } from '@tollgate/core';
+import { ClaudeRateLimiter } from '@tollgate/llm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, rejection } from './support.js';
 

@@ -1,4 +1,5 @@
-import { ErrorCodes, RedisLedger, type UsageEntry } from '@tollgate/core';
+import { ErrorCodes, type RedisClientLike, RedisStore } from '@tollgate/core';
+import { RedisLedger, type UsageEntry } from '@tollgate/llm';
 import { describe, expect, it } from 'vitest';
 import { redis } from '../helpers/redis.js';
 import { CONDITIONS, expectBounded, outageKit, TIMEOUT_MS } from './outage-support.js';
@@ -6,6 +7,12 @@ import { CONDITIONS, expectBounded, outageKit, TIMEOUT_MS } from './outage-suppo
 /** RedisLedger's record and read end within `timeoutMs` with a coded error when Redis is away. */
 
 const kit = outageKit();
+
+/** A ledger takes a connection, as a RedisStore hands out the one its buckets use. */
+function connectionOf(client: RedisClientLike) {
+  const store = new RedisStore({ client });
+  return () => store.connection();
+}
 const entry: UsageEntry = {
   day: '2026-12-04',
   model: 'claude-sonnet-5',
@@ -18,7 +25,7 @@ const entry: UsageEntry = {
 describe.skipIf(!redis.binary)('RedisLedger when Redis is away', () => {
   it.each(CONDITIONS)('Redis %s: record and read end with STORE_TIMEOUT within timeoutMs', async (condition) => {
     const client = await kit.outage(condition);
-    const ledger = new RedisLedger(async () => client, 'tgtest-outage', { timeoutMs: TIMEOUT_MS });
+    const ledger = new RedisLedger(connectionOf(client), 'tgtest-outage', { timeoutMs: TIMEOUT_MS });
     const recorded = await kit.timed(`${condition} RedisLedger.record`, () => ledger.record(entry));
     expectBounded(recorded, ErrorCodes.STORE_TIMEOUT);
     const read = await kit.timed(`${condition} RedisLedger.read`, () => ledger.read(['2026-12-03', '2026-12-04']));
@@ -30,7 +37,7 @@ describe.skipIf(!redis.binary)('RedisLedger when Redis is away', () => {
     const client = kit.client(server.url, { enableOfflineQueue: false });
     await new Promise((ready) => client.once('ready', ready));
     await server.kill();
-    const ledger = new RedisLedger(async () => client, 'tgtest-outage');
+    const ledger = new RedisLedger(connectionOf(client), 'tgtest-outage');
     const recorded = await kit.timed('dead RedisLedger.record, no offline queue', () => ledger.record(entry));
     expectBounded(recorded, ErrorCodes.STORE_UNAVAILABLE);
     expect(recorded.error?.cause).toBeInstanceOf(Error);
@@ -39,7 +46,7 @@ describe.skipIf(!redis.binary)('RedisLedger when Redis is away', () => {
   it('reads every day asked for at once, absent days empty', async () => {
     const server = await kit.server();
     const client = kit.client(server.url);
-    const ledger = new RedisLedger(async () => client, 'tgtest-outage', { timeoutMs: TIMEOUT_MS });
+    const ledger = new RedisLedger(connectionOf(client), 'tgtest-outage', { timeoutMs: TIMEOUT_MS });
     await ledger.record(entry);
     const days = Array.from({ length: 31 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
     const read = await ledger.read([...days, entry.day]);

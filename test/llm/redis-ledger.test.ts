@@ -1,4 +1,5 @@
-import { ClaudeRateLimiter, ErrorCodes, type RedisClientLike, RedisStore } from '@tollgate/core';
+import { ErrorCodes, type RedisClientLike, RedisStore } from '@tollgate/core';
+import { ClaudeRateLimiter } from '@tollgate/llm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';

@@ -1,13 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import {
-  type ClaudeRateLimiter,
-  ErrorCodes,
-  PRICES_AS_OF,
-  RateLimitExceededError,
-  SpendCapError,
-  TollgateError,
-  type UsageStats,
-} from '@tollgate/core';
+import { ErrorCodes, RateLimitExceededError, TollgateError } from '@tollgate/core';
+import { type ClaudeRateLimiter, PRICES_AS_OF, SpendCapError, type UsageStats } from '@tollgate/llm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeClaude, reply } from '../helpers/fake-claude.js';
 import { backends, collectingLogger, params, rejection, sdk, today } from './support.js';

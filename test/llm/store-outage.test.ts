@@ -1,15 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import {
-  ClaudeRateLimiter,
-  type ClaudeRateLimiterOptions,
-  ErrorCodes,
-  MemoryStore,
-  RedisStore,
-  type Reservation,
-  register,
-  type Store,
-  TollgateError,
-} from '@tollgate/core';
+import { ErrorCodes, MemoryStore, RedisStore, register, type Store, TollgateError } from '@tollgate/core';
+import { ClaudeRateLimiter, type ClaudeRateLimiterOptions, type Reservation } from '@tollgate/llm';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClaude, reply } from '../helpers/fake-claude.js';

@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { ClaudeRateLimiter, type ClaudeRateLimiterOptions, type Logger, MemoryStore } from '@tollgate/core';
+import { type Logger, MemoryStore } from '@tollgate/core';
+import { ClaudeRateLimiter, type ClaudeRateLimiterOptions } from '@tollgate/llm';
 import { Redis } from 'ioredis';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
 

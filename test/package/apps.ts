@@ -22,6 +22,7 @@ function imports(framework: Framework, style: Style): string {
       `const { createRequire } = require('node:module');`,
       `const { register } = require('@tollgate/core');`,
       `const { setupTelemetry } = require('@tollgate/otel');`,
+      `const { ClaudeRateLimiter } = require('@tollgate/llm');`,
     ].join('\n');
   }
   const lines = [
@@ -30,6 +31,7 @@ function imports(framework: Framework, style: Style): string {
     `import { createRequire } from 'node:module';`,
     `import { register } from '@tollgate/core';`,
     `import { setupTelemetry } from '@tollgate/otel';`,
+    `import { ClaudeRateLimiter } from '@tollgate/llm';`,
   ];
   if (style !== 'esm') lines.push(`import type { AddressInfo } from 'node:net';`);
   return lines.join('\n');
@@ -95,6 +97,8 @@ async function main() {
   const url = 'http://127.0.0.1:' + port;
   const first = await fetch(url + '/');
   const second = await fetch(url + '/');
+  // Its metric families appear in tollgate's registry (core's), from another package, once it exists.
+  const claude = new ClaudeRateLimiter();
   const metrics = await fetch(url + '/metrics');
   const metricsText = await metrics.text();
   await close();
@@ -110,6 +114,8 @@ async function main() {
       heavy: heavyModulesLoaded(),
       // Resolved in this module style; not called, so the SDK stays unloaded.
       setupTelemetry: typeof setupTelemetry,
+      claude: typeof claude.run,
+      claudeMetric: metricsText.includes('tollgate_claude_calls_total'),
     }),
   );
 }

@@ -20,7 +20,7 @@ import { appSource, FRAMEWORKS, type Framework, type Style } from './apps.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['core', 'otel', 'express', 'koa', 'fastify', 'cli'] as const;
+const PACKAGES = ['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'cli'] as const;
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** The framework versions the repo itself tests against. */
@@ -103,7 +103,7 @@ beforeAll(async () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'matrix-app', private: true }));
   }
-  const libraries = (['core', 'otel', 'express', 'koa', 'fastify'] as const).map((p) => tarballs[p] as string);
+  const libraries = (['core', 'otel', 'llm', 'express', 'koa', 'fastify'] as const).map((p) => tarballs[p] as string);
   const frameworks = ['express', 'koa', 'fastify', '@types/express', '@types/koa', '@types/node'].map(spec);
   // The apps use telemetry() and metricsHandler(): what the docs say to install for them.
   const peers = ['@opentelemetry/api', 'prom-client'].map(spec);
@@ -113,7 +113,7 @@ beforeAll(async () => {
     'install',
     Promise.all([
       npm(['install', ...libraries, ...frameworks, ...peers], apps),
-      npm(['install', tarballs.core as string, tarballs.cli as string], cli),
+      npm(['install', tarballs.core as string, tarballs.llm as string, tarballs.cli as string], cli),
       // A rate limiter alone: no optional peer installed.
       npm(['install', tarballs.core as string, tarballs.express as string, spec('express')], join(work, 'lean')),
     ]),
@@ -196,6 +196,8 @@ describe('the packed packages in throwaway apps', () => {
           defaultMetrics: 0,
           heavy: [],
           setupTelemetry: 'function',
+          claude: 'function',
+          claudeMetric: true,
         });
       });
     }

@@ -1,5 +1,4 @@
 import {
-  ClaudeRateLimiter,
   ErrorCodes,
   type Logger,
   RateLimiter,
@@ -7,6 +6,7 @@ import {
   RedisStore,
   type RedisStoreOptions,
 } from '@tollgate/core';
+import { ClaudeRateLimiter } from '@tollgate/llm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';

@@ -1,10 +1,5 @@
-import {
-  BudgetExceededError,
-  ClaudeRateLimiter,
-  RateLimitExceededError,
-  RateLimiter,
-  RedisStore,
-} from '@tollgate/core';
+import { RateLimitExceededError, RateLimiter, RedisStore } from '@tollgate/core';
+import { BudgetExceededError, ClaudeRateLimiter } from '@tollgate/llm';
 import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterClient, redis, uniquePrefix } from '../helpers/redis.js';

@@ -1,4 +1,5 @@
-import { ClaudeRateLimiter, type ModelUsage, type RedisClientLike, type UsageStats } from '@tollgate/core';
+import type { RedisClientLike } from '@tollgate/core';
+import { ClaudeRateLimiter, type ModelUsage, type UsageStats } from '@tollgate/llm';
 import type { Client } from './connect.js';
 import { CliError, EXIT_USAGE } from './errors.js';
 import { count, table } from './table.js';

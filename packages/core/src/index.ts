@@ -8,12 +8,10 @@
  */
 export { type Duration, parseDuration } from './duration.js';
 export {
-  BudgetExceededError,
   type ErrorCode,
   ErrorCodes,
   InvalidOptionError,
   RateLimitExceededError,
-  SpendCapError,
   StoreUnavailableError,
   TollgateError,
 } from './errors.js';
@@ -51,20 +49,6 @@ export {
   type RateLimiterOptions,
   type SinglePolicyOptions,
 } from './limiter/rate-limiter.js';
-export {
-  type CallEstimate,
-  ClaudeRateLimiter,
-  type ClaudeRateLimiterOptions,
-  type FamilyLimits,
-  type ModelUsage,
-  type RecordOptions,
-  type Reservation,
-  type UsageStats,
-} from './llm/claude-rate-limiter.js';
-export { MemoryLedger, RedisLedger, type UsageEntry, type UsageLedger } from './llm/ledger.js';
-export { DEFAULT_PRICES, type ModelPrice, PRICES_AS_OF } from './llm/prices.js';
-export { type PricedCall, priceCall } from './llm/pricing.js';
-export { type ClaudeUsage, type TokenCounts, tokenCounts } from './llm/usage.js';
 export { consoleLogger, type Logger } from './log.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export {

@@ -1,5 +1,5 @@
+import { ErrorCodes, TollgateError } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, TollgateError } from '../errors.js';
 import { rateLimitedInput, tokenCounts } from './usage.js';
 
 function invalid(usage: unknown): TollgateError {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ErrorCodes, TollgateError } from '../errors.js';
-import { connectionOf, type RedisClientLike, type RedisConnection, runScript } from '../stores/redis-clients/index.js';
+import { ErrorCodes, type RedisConnection, TollgateError } from '@tollgate/core';
+import { runScript } from './internal/run-script.js';
 import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 import { TOKEN_KINDS, type TokenCounts } from './usage.js';
@@ -96,8 +96,8 @@ export class RedisLedger implements UsageLedger {
   private readonly timeoutMs: number;
 
   constructor(
-    /** Any client RedisStore accepts (or its `RedisConnection`), connected on demand. */
-    private readonly client: () => Promise<RedisClientLike | RedisConnection>,
+    /** The connection, on demand: a RedisStore's `() => store.connection()` shares its Redis. */
+    private readonly connection: () => Promise<RedisConnection>,
     private readonly prefix: string,
     options: {
       /** The longest a `record` or `read` waits for Redis, in whole ms (default 500). */
@@ -116,7 +116,7 @@ export class RedisLedger implements UsageLedger {
   }
 
   private async write(entry: UsageEntry): Promise<boolean> {
-    const conn = connectionOf(await this.client());
+    const conn = await this.connection();
     const dayKey = this.dayKey(entry.day);
     const idKey = entry.requestId === undefined ? dayKey : `${dayKey}:req:${digest(entry.requestId)}`;
     const args = [String(TTL_SECONDS), entry.requestId === undefined ? '0' : '1'];
@@ -126,7 +126,7 @@ export class RedisLedger implements UsageLedger {
   }
 
   private async readDays(days: readonly string[]): Promise<Map<string, DayCounters>> {
-    const conn = connectionOf(await this.client());
+    const conn = await this.connection();
     // Sent together (one round trip when pipelined), so 31 days cost one wait, not 31.
     const hashes = await Promise.all(days.map((day) => conn.hgetall(this.dayKey(day))));
     const out = new Map<string, DayCounters>();

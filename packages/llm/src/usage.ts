@@ -1,4 +1,4 @@
-import { ErrorCodes, TollgateError } from '../errors.js';
+import { ErrorCodes, TollgateError } from '@tollgate/core';
 
 /** The `usage` block of a Claude response, as the API and the official SDK report it. */
 export interface ClaudeUsage {

@@ -1,6 +1,4 @@
-import { BoundedValues } from '../telemetry/bounded-values.js';
-import { defaultFailureLog } from '../telemetry/failure-log.js';
-import { lazyFamily } from '../telemetry/registry.js';
+import { BoundedValues, guard, lazyFamily } from './internal/metric-family.js';
 import { safeModelId } from './pricing.js';
 import { TOKEN_KINDS, type TokenCounts } from './usage.js';
 
@@ -83,14 +81,6 @@ const TYPE_LABEL: Record<(typeof TOKEN_KINDS)[number], string> = {
   cacheRead: 'cache_read',
   output: 'output',
 };
-
-function guard(what: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    defaultFailureLog.report(what, error);
-  }
-}
 
 export const claudeMetrics = {
   /** A Claude limiter exists: its families appear now (with prom-client installed), not at import. */

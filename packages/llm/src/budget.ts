@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  connectionOf,
-  type RedisClientLike,
-  type RedisConnection,
-  type RedisScript,
-  runScript,
-} from '../stores/redis-clients/index.js';
+import type { RedisConnection } from '@tollgate/core';
 import { RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from './budget-script.js';
+import { type RedisScript, runScript } from './internal/run-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 
 /** One spend budget a call is checked against: a scope (app or tenant) over one UTC day or month. */
@@ -86,8 +81,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
 
   constructor(
-    /** Any client RedisStore accepts (or its `RedisConnection`), connected on demand. */
-    private readonly client: () => Promise<RedisClientLike | RedisConnection>,
+    /** The connection, on demand: a RedisStore's `() => store.connection()` shares its Redis. */
+    private readonly connection: () => Promise<RedisConnection>,
     private readonly prefix: string,
     options: { timeoutMs?: number } = {},
   ) {
@@ -123,7 +118,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   private run(script: RedisScript, keys: string[], args: (string | number)[]): Promise<unknown> {
     return storeCall('budget store', this.timeoutMs, async () =>
-      runScript(connectionOf(await this.client()), script, keys, args.map(String)),
+      runScript(await this.connection(), script, keys, args.map(String)),
     );
   }
 }

@@ -1,27 +1,37 @@
 import {
-  BudgetExceededError,
+  consoleLogger,
   ErrorCodes,
   InvalidOptionError,
+  type Logger,
+  MemoryStore,
+  type Policy,
   RateLimitExceededError,
-  SpendCapError,
+  type RedisClientLike,
+  type RedisConnection,
+  RedisStore,
+  type Store,
   TollgateError,
-} from '../errors.js';
-import { buildDecision } from '../limiter/decision.js';
-import { createPolicy, type Policy, tokenCount } from '../limiter/policy.js';
-import { consoleLogger, isLogger, type Logger } from '../log.js';
-import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
-import { MemoryStore } from '../stores/memory-store.js';
-import { type RedisClientLike, RedisStore } from '../stores/redis-store.js';
-import type { Store } from '../stores/store.js';
-import { storeKey } from '../stores/store-key.js';
+} from '@tollgate/core';
+import { policyId } from '@tollgate/core/stored-format';
 import { type BudgetPeriod, type BudgetStore, budgetPeriods, MemoryBudgetStore, RedisBudgetStore } from './budget.js';
 import { type ClaudeStoreWrite, claudeMetrics } from './claude-metrics.js';
+import { BudgetExceededError, SpendCapError } from './errors.js';
 import { estimateInputTokens, OutputEstimator } from './estimate.js';
 import { modelFamily } from './families.js';
+import {
+  assertKnownOptions,
+  assertOptionsObject,
+  isLogger,
+  positiveInteger,
+  timerMs,
+  tokenCount,
+} from './internal/options.js';
+import { storeKey } from './internal/store-key.js';
 import { LEDGER_DAYS, MemoryLedger, RedisLedger, type UsageLedger, utcDay } from './ledger.js';
 import type { ModelPrice } from './prices.js';
 import { PRICES_AS_OF } from './prices.js';
 import { type PriceTable, priceCall, priceTable, safeModelId } from './pricing.js';
+import { refusal } from './refusal.js';
 import { backoffMs, classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 import { type ClaudeUsage, rateLimitedInput, TOKEN_KINDS, type TokenCounts, tokenCounts } from './usage.js';
@@ -191,23 +201,37 @@ export class ClaudeRateLimiter {
     claudeMetrics.init();
     this.timeoutMs = storeTimeoutMs(opts.timeoutMs);
     const bound = { timeoutMs: this.timeoutMs };
-    if (opts.redis !== undefined) {
-      const client = opts.redis as RedisClientLike;
-      // The store's own bound is the limiter's, so a timeoutMs above the store's default holds too.
-      this.store = new RedisStore({ client, timeoutMs: this.timeoutMs, logger: this.logger });
-      this.ledger = new RedisLedger(async () => client, this.prefix, bound);
-      this.budgetStore = new RedisBudgetStore(async () => client, this.prefix, bound);
-    } else if (opts.store instanceof RedisStore) {
-      const store = opts.store;
-      this.store = store;
-      this.ledger = new RedisLedger(() => store.getClient(), this.prefix, bound);
-      this.budgetStore = new RedisBudgetStore(() => store.getClient(), this.prefix, bound);
+    this.budgets = parseBudgets(opts.budgets);
+    const store =
+      opts.redis !== undefined
+        ? // The store's own bound is the limiter's, so a timeoutMs above the store's default holds too.
+          new RedisStore({ client: opts.redis as RedisClientLike, timeoutMs: this.timeoutMs, logger: this.logger })
+        : ((opts.store as Store | undefined) ?? new MemoryStore());
+    this.store = store;
+    const shared = sharedConnection(store);
+    if (shared !== undefined) {
+      // The store says it can share: usage and budgets live in its Redis, beside the buckets.
+      this.ledger = new RedisLedger(shared, this.prefix, bound);
+      this.budgetStore = new RedisBudgetStore(shared, this.prefix, bound);
     } else {
-      this.store = (opts.store as Store | undefined) ?? new MemoryStore();
+      if (!(store instanceof MemoryStore)) {
+        // A store shared by a fleet, but not able to share usage: per-process budgets would let
+        // the fleet spend N times the cap, so they are refused; a per-process ledger is said aloud.
+        if (this.budgets !== undefined) {
+          throw new InvalidOptionError(
+            'store',
+            opts.store,
+            'budgets need a store that can share them: one with connection() (RedisStore), or a MemoryStore for one process',
+          );
+        }
+        this.logger.warn(
+          { store: store.constructor?.name },
+          'ClaudeRateLimiter: this store cannot share a usage ledger (it has no connection()): usage is counted per process',
+        );
+      }
       this.ledger = new MemoryLedger();
       this.budgetStore = new MemoryBudgetStore();
     }
-    this.budgets = parseBudgets(opts.budgets);
     if (typeof this.store.adjust !== 'function' || typeof this.store.lower !== 'function') {
       throw new InvalidOptionError(
         'store',
@@ -256,7 +280,7 @@ export class ClaudeRateLimiter {
           this.store.consume(key, policies, costs),
         );
         if (result.allowed) return this.reservation(model, family, key, policies, input, output, budget);
-        const decision = buildDecision(policies, result.tokens, costs, false, 'store');
+        const decision = refusal(policies, result.tokens, costs);
         const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
         if (Date.now() + wait > deadline) throw new RateLimitExceededError(decision);
         claudeMetrics.wait(model);
@@ -520,8 +544,10 @@ export class ClaudeRateLimiter {
       const limits = this.limits[family] ?? this.limits['*'] ?? DEFAULT_LIMITS;
       // Each bucket gets its own field even when two limits are equal.
       policies = (['rpm', 'itpm', 'otpm'] as const).map((kind) => {
-        const policy = createPolicy({ max: limits[kind], window: 60_000 });
-        return Object.freeze({ ...policy, id: `${kind}:${policy.id}` });
+        const max = limits[kind];
+        const windowMs = 60_000;
+        const id = `${kind}:${policyId({ max, windowMs, capacity: max })}`;
+        return Object.freeze({ max, windowMs, capacity: max, ratePerMs: max / windowMs, id, label: `${max}-per-1m` });
       });
       this.policies.set(family, policies);
     }
@@ -712,4 +738,11 @@ function addInto(into: ModelUsage, add: ModelUsage): void {
   const tokens = { ...into.tokens } as Record<string, number>;
   for (const k of TOKEN_KINDS) tokens[k] = (tokens[k] ?? 0) + add.tokens[k];
   into.tokens = tokens as unknown as TokenCounts;
+}
+
+/** The Redis connection of a store that can share one (RedisStore's `connection()`), else undefined. */
+function sharedConnection(store: Store): (() => Promise<RedisConnection>) | undefined {
+  const capable = store as Store & { connection?: unknown };
+  if (typeof capable.connection !== 'function') return undefined;
+  return () => (capable.connection as () => Promise<RedisConnection>).call(store);
 }

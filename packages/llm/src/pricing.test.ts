@@ -1,5 +1,5 @@
+import { ErrorCodes, InvalidOptionError } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, InvalidOptionError } from '../errors.js';
 import { BATCH_DISCOUNT, DEFAULT_PRICES, PRICES_AS_OF } from './prices.js';
 import { baseModelId, priceCall, priceTable } from './pricing.js';
 import type { TokenCounts } from './usage.js';

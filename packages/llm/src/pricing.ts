@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '@tollgate/core';
 import { BATCH_DISCOUNT, DEFAULT_PRICES, type ModelPrice } from './prices.js';
 import { TOKEN_KINDS, type TokenCounts } from './usage.js';
 
