@@ -8,6 +8,7 @@ export default defineConfig({
     // In-process tests run against the sources; tests that spawn app processes use the built dist.
     alias: {
       // Before '@tollgate/core', which would otherwise take it as a prefix.
+      '@tollgate/core/adapter': fileURLToPath(new URL('./packages/core/src/adapter.ts', import.meta.url)),
       '@tollgate/core/stored-format': fileURLToPath(new URL('./packages/core/src/stored-format.ts', import.meta.url)),
       '@tollgate/core': src('core'),
       '@tollgate/otel': src('otel'),

@@ -1,4 +1,5 @@
-import { ipKey, RateLimiter, RedisStore, tokenKey } from '@tollgate/core';
+import { RateLimiter, RedisStore } from '@tollgate/core';
+import { ipKey, tokenKey } from '@tollgate/core/adapter';
 import { ClaudeRateLimiter } from '@tollgate/llm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { HttpRateLimiter } from '@tollgate/core';
+import { HttpRateLimiter } from '@tollgate/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapters, type Served } from './adapters.js';
 

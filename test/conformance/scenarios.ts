@@ -1,4 +1,5 @@
-import { ErrorCodes, HttpRateLimiter, type Store, TollgateError } from '@tollgate/core';
+import { ErrorCodes, type Store, TollgateError } from '@tollgate/core';
+import { HttpRateLimiter } from '@tollgate/core/adapter';
 import { expect } from 'vitest';
 import type { Adapter, AnyOptions, AppSpec, Served } from './adapters.js';
 

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { tokenKey } from '@tollgate/core';
+import { tokenKey } from '@tollgate/core/adapter';
 import { ErrorCodes, rateLimit, TollgateError } from '@tollgate/express';
 import express from 'express';
 import { describe, expect, it } from 'vitest';

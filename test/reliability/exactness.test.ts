@@ -1,4 +1,5 @@
-import { type PolicyOptions, RateLimiter, RedisStore, tokenKey } from '@tollgate/core';
+import { type PolicyOptions, RateLimiter, RedisStore } from '@tollgate/core';
+import { tokenKey } from '@tollgate/core/adapter';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';

@@ -1,15 +1,5 @@
-import {
-  type Decision,
-  type Duration,
-  type HeaderMode,
-  HttpRateLimiter,
-  MemoryStore,
-  type Outcome,
-  type PolicyOptions,
-  RedisStore,
-  type RequestReader,
-  type Store,
-} from '@tollgate/core';
+import { type Decision, type Duration, MemoryStore, type PolicyOptions, RedisStore, type Store } from '@tollgate/core';
+import { type HeaderMode, HttpRateLimiter, type Outcome, type RequestReader } from '@tollgate/core/adapter';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -16,9 +16,9 @@ async function familiesAfter(body: string): Promise<string[]> {
     const express = await import('@tollgate/express');
     await import('@tollgate/koa');
     await import('@tollgate/fastify');
-    const core = await import('@tollgate/core');
+    const adapter = await import('@tollgate/core/adapter');
     ${body}
-    const { body: text } = await core.scrapeMetrics();
+    const { body: text } = await adapter.scrapeMetrics();
     const families = [...text.matchAll(/^# TYPE (\\S+) /gm)].map((m) => m[1]);
     console.log(JSON.stringify(families));`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });

@@ -114,7 +114,7 @@ describe('metricsHandler({ registry }) refusals', () => {
   it('fails a scrape where two registries hold one family name (TOLLGATE_METRIC_CONFLICT), not a duplicate family', async () => {
     const clash = new Registry();
     new Counter({ name: 'tollgate_ratelimit_decisions_total', help: 'Not ours.', registers: [clash] });
-    const { scrapeMetrics } = await import('@tollgate/core');
+    const { scrapeMetrics } = await import('@tollgate/core/adapter');
     await expect(scrapeMetrics(undefined, [clash])).rejects.toThrow(
       expect.objectContaining({ code: ErrorCodes.METRIC_CONFLICT }),
     );

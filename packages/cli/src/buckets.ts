@@ -1,13 +1,6 @@
 import { isIP } from 'node:net';
-import {
-  ipKey,
-  type Policy,
-  type PolicyOptions,
-  RateLimiter,
-  type RedisClientLike,
-  RedisStore,
-  tokenKey,
-} from '@tollgate/core';
+import { type Policy, type PolicyOptions, RateLimiter, type RedisClientLike, RedisStore } from '@tollgate/core';
+import { ipKey, tokenKey } from '@tollgate/core/adapter';
 import { bucketStanding, decodeBuckets, legacyHashIds, parsePolicyId } from '@tollgate/core/stored-format';
 import type { KeySpec, LimiterSpec } from './args.js';
 import { type Client, globEscape, scanKeys } from './connect.js';

@@ -1,4 +1,4 @@
-import { type MetricsHandlerOptions, scrapeMetrics, validateMetricsHandlerOptions } from '@tollgate/core';
+import { type MetricsHandlerOptions, scrapeMetrics, validateMetricsHandlerOptions } from '@tollgate/core/adapter';
 import type { RequestHandler } from 'express';
 
 /**

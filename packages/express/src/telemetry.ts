@@ -1,4 +1,4 @@
-import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
+import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core/adapter';
 import type { Request, RequestHandler } from 'express';
 import { type MaybeRefused, REFUSED } from './refused.js';
 import { matchedRoute, routeFromRouter } from './route-of.js';

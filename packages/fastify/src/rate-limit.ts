@@ -1,15 +1,11 @@
+import { type Decision, type Duration, InvalidOptionError, type Logger, type PolicyOptions } from '@tollgate/core';
 import {
-  type Decision,
-  type Duration,
   firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
-  InvalidOptionError,
-  type Logger,
   type Outcome,
-  type PolicyOptions,
   type RequestReader,
-} from '@tollgate/core';
+} from '@tollgate/core/adapter';
 import type {
   FastifyPluginAsync,
   FastifyReply,

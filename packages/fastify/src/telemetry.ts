@@ -3,7 +3,7 @@ import {
   HttpServerTelemetry,
   type HttpServerTelemetryOptions,
   type RequestTelemetry,
-} from '@tollgate/core';
+} from '@tollgate/core/adapter';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 

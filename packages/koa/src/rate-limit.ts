@@ -1,12 +1,11 @@
+import type { Decision, RateLimiter } from '@tollgate/core';
 import {
-  type Decision,
   firstHeader,
   HttpRateLimiter,
   type HttpRateLimitOptions,
   type Outcome,
-  type RateLimiter,
   type RequestReader,
-} from '@tollgate/core';
+} from '@tollgate/core/adapter';
 import type { Context, Middleware, Next } from 'koa';
 import { type MaybeRefused, REFUSED } from './refused.js';
 

@@ -1,4 +1,4 @@
-import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core';
+import { firstHeader, HttpServerTelemetry, type HttpServerTelemetryOptions } from '@tollgate/core/adapter';
 import type { Context, Middleware } from 'koa';
 import { type MaybeRefused, REFUSED } from './refused.js';
 import { matchedRoute, routeFromRouters } from './route-of.js';

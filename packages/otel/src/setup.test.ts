@@ -1,6 +1,7 @@
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ErrorCodes, HttpServerTelemetry, traceSpan } from '@tollgate/core';
+import { ErrorCodes, traceSpan } from '@tollgate/core';
+import { HttpServerTelemetry } from '@tollgate/core/adapter';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from '../../../test/helpers/otlp-receiver.js';
 import { startRequest } from '../../../test/helpers/start-request.js';

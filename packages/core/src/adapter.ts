@@ -1,0 +1,44 @@
+/**
+ * `@tollgate/core/adapter`: what a framework adapter is built from (`@tollgate/express`, `@tollgate/koa`,
+ * `@tollgate/fastify` use nothing else from core beyond the main entry). The neutral HTTP layer
+ * (`HttpRateLimiter` reads a request through a `RequestReader` and answers with an `Outcome`), client
+ * keys, the rate-limit header fields and the 429 problem body, server telemetry and Prometheus
+ * scraping. An application does not need this entry: it uses `@tollgate/core` and an adapter.
+ *
+ * @packageDocumentation
+ * @module @tollgate/core/adapter
+ */
+export { bearerToken, ipKey, tokenKey } from './http/client-key.js';
+export { firstHeader } from './http/header.js';
+export {
+  type Contribution,
+  type HeaderList,
+  type HeaderMode,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from './http/headers.js';
+export {
+  HttpRateLimiter,
+  type HttpRateLimitOptions,
+  type Outcome,
+  type RequestReader,
+} from './http/http-limiter.js';
+export { PROBLEM_CONTENT_TYPE, QUOTA_EXCEEDED_TYPE } from './http/problem.js';
+export { OVERFLOW_LABEL } from './telemetry/bounded-values.js';
+export { UNMATCHED_ROUTE } from './telemetry/http-metrics.js';
+export {
+  type HttpRequestInfo,
+  HttpServerTelemetry,
+  type HttpServerTelemetryOptions,
+  type RequestTelemetry,
+} from './telemetry/http-server-telemetry.js';
+export { annotateRateLimit, RATE_LIMIT_EVENT, RateLimitAttributes } from './telemetry/rate-limit-span.js';
+export {
+  type MetricsHandlerOptions,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  prefersOpenMetrics,
+  type Scrape,
+  scrapeMetrics,
+  validateMetricsHandlerOptions,
+} from './telemetry/scrape.js';
