@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '@tollgate/core/stored-format';
 import type { RouteOptions } from 'fastify';
 
 /** The exact method(s) of a route. */
@@ -26,7 +26,7 @@ export function constraintsOf(route: RouteOptions): string {
 export function routeLimiterName(methods: string, url: string, constraints = ''): string {
   // UTF-16 code units, not UTF-8: lone surrogates would all encode to U+FFFD and collide.
   const identity = Buffer.from(`${methods} ${url} ${constraints}`, 'utf16le');
-  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 12);
+  const digest = sha256Digest(identity, { encoding: 'hex', length: 12 });
   const readable = `${methods.replace(/,/g, '-')}${url.replace(/\//g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
   return `${readable.slice(0, 64 - 13)}.${digest}`;
 }
