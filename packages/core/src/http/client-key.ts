@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { sha256Digest } from '../digest.js';
 
 const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
@@ -17,7 +17,7 @@ export function ipKey(ip: string | undefined, ipv6Subnet: number): string | unde
   if (ip === undefined || ip === '') return undefined;
   // The common case, an IPv4 address already in canonical form, is its own key.
   if (CANONICAL_IPV4.test(ip)) return ip;
-  if (isIP(ip) === 0) return `ip:invalid:${digest(ip)}`;
+  if (isIP(ip) === 0) return `ip:invalid:${sha256Digest(ip)}`;
   let addr = ipaddr.parse(ip);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     addr = (addr as ipaddr.IPv6).toIPv4Address();
@@ -40,9 +40,5 @@ export function bearerToken(authorization: string | undefined, apiKey: string | 
 
 /** The key of a client by token: a digest, so the raw token never reaches a store, label or log. */
 export function tokenKey(token: string): string {
-  return `tok:${digest(token)}`;
-}
-
-function digest(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 32);
+  return `tok:${sha256Digest(token)}`;
 }
