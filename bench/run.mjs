@@ -24,6 +24,7 @@ import {
   RESULTS,
   startRedis,
 } from './lib/env.mjs';
+import { frameworkNames } from './lib/frameworks.mjs';
 import { LOAD, runLoad } from './lib/load.mjs';
 import { FRAMEWORKS, HEAP_STORES, MEMORY_STORES, REDIS_STORES, SETTINGS, scenarios, usesRedis } from './lib/plan.mjs';
 import { formatProfile, formatProfileDiff, readProfile } from './lib/profile.mjs';
@@ -65,7 +66,7 @@ const settings = {
 const only = new Set(
   (args.only ?? (args.profile.length > 0 ? '' : 'http,stores,heap,redis')).split(',').filter(Boolean),
 );
-const frameworks = (args.frameworks ?? 'express,koa,fastify').split(',').filter((f) => f in FRAMEWORKS);
+const frameworks = (args.frameworks ?? frameworkNames.join(',')).split(',').filter((f) => f in FRAMEWORKS);
 const contenderFilter = args.contenders ? new Set(args.contenders.split(',')) : undefined;
 
 const log = (line) => process.stderr.write(`${line}\n`);

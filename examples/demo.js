@@ -1,16 +1,20 @@
 // `npm run demo [-- --framework express|koa|fastify]`: starts that example app, fires a burst of
-// 15 requests at its limit of 10 per minute, and prints what a client sees.
+// 15 requests at its limit of 10 per minute, and prints what a client sees. The frameworks are
+// the ones in frameworks.json at the root, each with its example's directory.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RateLimiter } from '@tollgate/core';
 
 const { values } = parseArgs({ options: { framework: { type: 'string', default: 'express' } } });
-const frameworks = ['express', 'koa', 'fastify'];
-if (!frameworks.includes(values.framework)) {
-  console.error(`unknown --framework ${JSON.stringify(values.framework)}; choose one of ${frameworks.join(', ')}`);
+const { frameworks } = JSON.parse(readFileSync(new URL('../frameworks.json', import.meta.url), 'utf8'));
+const chosen = frameworks.find((f) => f.name === values.framework);
+if (chosen === undefined) {
+  const names = frameworks.map((f) => f.name).join(', ');
+  console.error(`unknown --framework ${JSON.stringify(values.framework)}; choose one of ${names}`);
   process.exit(2);
 }
 
-const { start, policy } = await import(`./${values.framework}/app.js`);
+const { start, policy } = await import(new URL(`../${chosen.example}/app.js`, import.meta.url).href);
 const { url, store, close } = await start();
 // A Redis bucket outlives the demo: start every run from a full one. A limiter with the same
 // name and policy on the same store addresses the same bucket, as another instance would.

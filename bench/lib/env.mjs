@@ -6,6 +6,7 @@ import { connect, createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adapterDirs } from './frameworks.mjs';
 
 export const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
 export const ROOT = dirname(BENCH);
@@ -19,9 +20,7 @@ function onPath(command) {
 
 /** Builds the packages when one of them has no dist yet (a clean clone after `npm install` has). */
 export function ensureBuilt() {
-  const missing = ['core', 'express', 'koa', 'fastify'].filter(
-    (p) => !existsSync(join(ROOT, 'packages', p, 'dist', 'index.js')),
-  );
+  const missing = ['core', ...adapterDirs].filter((p) => !existsSync(join(ROOT, 'packages', p, 'dist', 'index.js')));
   if (missing.length === 0) return;
   log(`packages without dist (${missing.join(', ')}): npm run build`);
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -1,7 +1,9 @@
 // What runs, and what it is held to. Targets are the issue's; the bench reports them, never
 // fails on them.
 
-/** Per framework: limiter contenders (memory, Redis), telemetry contenders, limited-run set. */
+import { requireEveryFramework } from './frameworks.mjs';
+
+/** Per framework (every one in frameworks.json): limiter contenders (memory, Redis), telemetry contenders, limited-run set. */
 export const FRAMEWORKS = {
   express: {
     memoryPeers: ['express-rate-limit-memory', 'rate-limiter-flexible-memory'],
@@ -25,6 +27,8 @@ export const FRAMEWORKS = {
     otelInQuick: false,
   },
 };
+
+requireEveryFramework('bench/lib/plan.mjs FRAMEWORKS', FRAMEWORKS);
 
 export const usesRedis = (contender) => contender.endsWith('-redis');
 

@@ -5,6 +5,7 @@ import { rateLimit as koaRateLimit } from '@tollgate/koa';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import { forEachFramework } from '../frameworks.js';
 import { listen } from '../helpers/http.js';
 
 /** Limiter options as the suite writes them: the same object goes to every framework. */
@@ -33,10 +34,9 @@ export interface Adapter {
   serve(spec: AppSpec): Promise<Served>;
 }
 
-/** Adding a framework means writing its adapter and one entry here. */
-export const adapters: Adapter[] = [
-  {
-    name: 'express',
+/** Every framework in frameworks.json, in its order: a framework in the list needs its app here. */
+export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test/conformance/adapters.ts', {
+  express: {
     async serve({ limit, apiLimit, trustProxy }) {
       let hits = 0;
       const app = express();
@@ -53,8 +53,7 @@ export const adapters: Adapter[] = [
       return { url: server.url, hits: () => hits, close: server.close };
     },
   },
-  {
-    name: 'koa',
+  koa: {
     async serve({ limit, apiLimit, trustProxy }) {
       let hits = 0;
       const app = new Koa();
@@ -74,8 +73,7 @@ export const adapters: Adapter[] = [
       return { url: server.url, hits: () => hits, close: server.close };
     },
   },
-  {
-    name: 'fastify',
+  fastify: {
     async serve({ limit, apiLimit, trustProxy }) {
       let hits = 0;
       const app = Fastify({ trustProxy: trustProxy === true });
@@ -90,4 +88,4 @@ export const adapters: Adapter[] = [
       return { url, hits: () => hits, close: () => app.close() };
     },
   },
-];
+});

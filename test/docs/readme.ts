@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { frameworkNames, requireEveryFramework } from '../frameworks.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -49,19 +50,21 @@ export function readmeModules(readme: string): ReadmeModule[] {
   return out;
 }
 
-type Framework = 'express' | 'koa' | 'fastify';
+/** A framework from frameworks.json. */
+type Framework = string;
+const FRAMEWORK_NAMES = frameworkNames.join('|');
 
 function frameworkOf(code: string, readme: string): Framework | undefined {
-  const imported = /from '@tollgate\/(express|koa|fastify)'/.exec(code)?.[1];
-  const byPath = /^packages\/(express|koa|fastify)\//.exec(readme)?.[1];
-  return (imported ?? byPath) as Framework | undefined;
+  const imported = new RegExp(`from '@tollgate/(${FRAMEWORK_NAMES})'`).exec(code)?.[1];
+  const byPath = new RegExp(`^packages/(${FRAMEWORK_NAMES})/`).exec(readme)?.[1];
+  return imported ?? byPath;
 }
 
 /**
  * The names READMEs use without declaring them (the reader's app, a handler, a Redis client),
  * each with the type it has in that framework, so the calls around them are still type-checked.
  */
-const PLACEHOLDERS: Record<Framework | 'any', Record<string, [typeImport: string, type: string]>> = {
+const PLACEHOLDERS: Record<string, Record<string, [typeImport: string, type: string]>> = {
   express: {
     app: ["import type __Express from 'express';", '__Express.Express'],
     router: ["import type __Express from 'express';", '__Express.Router'],
@@ -86,6 +89,12 @@ const PLACEHOLDERS: Record<Framework | 'any', Record<string, [typeImport: string
     params: ["import type __Anthropic from '@anthropic-ai/sdk';", '__Anthropic.MessageCreateParamsNonStreaming'],
   },
 };
+
+// Every framework in frameworks.json needs its placeholders here.
+requireEveryFramework(
+  'test/docs/readme.ts',
+  Object.keys(PLACEHOLDERS).filter((name) => name !== 'any'),
+);
 
 /** `code` after one line declaring each placeholder it uses and does not declare itself. */
 export function withPlaceholders(module: ReadmeModule): string {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseList } from 'structured-headers';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { frameworkNames } from '../frameworks.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { bullet, readmeModules, readmes, runExample, withPlaceholders } from './readme.js';
 
@@ -144,7 +145,8 @@ describe('the code in the READMEs (the root one and each package’s)', () => {
   });
 });
 
-const ADAPTERS = ['express', 'koa', 'fastify'] as const;
+/** Every framework in frameworks.json: each adapter's README is checked. */
+const ADAPTERS = frameworkNames;
 
 /** The policy items of a draft-11 `RateLimit-Policy` field: name, quota, window in seconds. */
 function policyItems(field: string | null): Array<{ name: unknown; q: unknown; w: unknown }> {

@@ -1,20 +1,21 @@
+import { forEachFramework, frameworkNames, frameworks } from '../frameworks.js';
+
 /**
  * The throwaway apps of the package matrix: the same small app per framework, written as a
  * user would write it in each module style. Each serves `/` behind `rateLimit({ max: 1 })` and
  * `/metrics`, requests `/` twice and `/metrics` once, and prints one JSON line of what it saw.
  */
 
-export type Framework = 'express' | 'koa' | 'fastify';
+/** A framework from frameworks.json. */
+export type Framework = string;
 /** esm: .mjs; cjs: .cjs with require(); mts/cts: TypeScript under node16; ts: TypeScript under bundler. */
 export type Style = 'esm' | 'cjs' | 'mts' | 'cts' | 'ts';
 
-export const FRAMEWORKS: readonly Framework[] = ['express', 'koa', 'fastify'];
-
-const DEFAULT_EXPORT: Record<Framework, string> = { express: 'express', koa: 'Koa', fastify: 'Fastify' };
+export const FRAMEWORKS: readonly Framework[] = frameworkNames;
 
 function imports(framework: Framework, style: Style): string {
-  const pkg = `@tollgate/${framework}`;
-  const main = DEFAULT_EXPORT[framework];
+  const pkg = frameworks.find((f) => f.name === framework)?.package;
+  const main = app(framework).defaultExport;
   if (style === 'cjs') {
     return [
       `const ${main} = require('${framework}');`,
@@ -37,10 +38,18 @@ function imports(framework: Framework, style: Style): string {
   return lines.join('\n');
 }
 
-function server(framework: Framework, typed: boolean): string {
-  const port = (expr: string) => (typed ? `(${expr} as AddressInfo).port` : `${expr}.port`);
-  if (framework === 'express') {
-    return `
+/** Per framework: the name a user imports it by, and the body of `start()` (`port` reads a listening address). */
+interface AppOf {
+  defaultExport: string;
+  start(port: (expr: string) => string): string;
+}
+
+/** Every framework in frameworks.json: a framework in the list needs its app here. */
+const APPS = Object.fromEntries(
+  forEachFramework<AppOf>('test/package/apps.ts', {
+    express: {
+      defaultExport: 'express',
+      start: (port) => `
   const app = express();
   app.use(telemetry());
   app.get('/metrics', metricsHandler());
@@ -50,10 +59,11 @@ function server(framework: Framework, typed: boolean): string {
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
-  return { port: ${port('server.address()')}, close: () => server.close() };`;
-  }
-  if (framework === 'koa') {
-    return `
+  return { port: ${port('server.address()')}, close: () => server.close() };`,
+    },
+    koa: {
+      defaultExport: 'Koa',
+      start: (port) => `
   const app = new Koa();
   const metrics = metricsHandler();
   app.use(telemetry());
@@ -64,16 +74,28 @@ function server(framework: Framework, typed: boolean): string {
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
-  return { port: ${port('server.address()')}, close: () => server.close() };`;
-  }
-  return `
+  return { port: ${port('server.address()')}, close: () => server.close() };`,
+    },
+    fastify: {
+      defaultExport: 'Fastify',
+      start: (port) => `
   const app = Fastify();
   await app.register(telemetry);
   await app.register(rateLimit, { max: 1, window: '1m' });
   app.get('/metrics', { config: { rateLimit: false } }, metricsHandler());
   app.get('/', async () => 'ok');
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { port: ${port('app.server.address()')}, close: () => app.close() };`;
+  return { port: ${port('app.server.address()')}, close: () => app.close() };`,
+    },
+  }).map((a) => [a.name, a]),
+);
+
+function app(framework: Framework): AppOf {
+  return APPS[framework] as AppOf;
+}
+
+function server(framework: Framework, typed: boolean): string {
+  return app(framework).start((expr: string) => (typed ? `(${expr} as AddressInfo).port` : `${expr}.port`));
 }
 
 /** The source of one app. */

@@ -6,6 +6,7 @@ import * as tgKoa from '@tollgate/koa';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import { forEachFramework } from '../frameworks.js';
 import { listen } from '../helpers/http.js';
 
 /**
@@ -20,9 +21,9 @@ export interface TelemetryApp {
 const limit = { max: 1_000_000, window: '1h', name: 'telemetry-test' } as const;
 const child = () => traceSpan('load user', { 'app.user.lookup': true }, () => ({ id: 42 }));
 
-export const telemetryApps: TelemetryApp[] = [
-  {
-    name: 'express',
+/** Every framework in frameworks.json, in its order: a framework in the list needs its app here. */
+export const telemetryApps: TelemetryApp[] = forEachFramework<Omit<TelemetryApp, 'name'>>('test/telemetry/apps.ts', {
+  express: {
     async start() {
       const app = express();
       app.use(tgExpress.telemetry());
@@ -43,8 +44,7 @@ export const telemetryApps: TelemetryApp[] = [
       return { url: server.url, close: server.close };
     },
   },
-  {
-    name: 'koa',
+  koa: {
     async start() {
       const app = new Koa();
       app.silent = true;
@@ -66,8 +66,7 @@ export const telemetryApps: TelemetryApp[] = [
       return { url: server.url, close: server.close };
     },
   },
-  {
-    name: 'fastify',
+  fastify: {
     async start() {
       const app = Fastify();
       await app.register(tgFastify.telemetry);
@@ -82,4 +81,4 @@ export const telemetryApps: TelemetryApp[] = [
       return { url, close: () => app.close() };
     },
   },
-];
+});
