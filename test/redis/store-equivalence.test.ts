@@ -1,6 +1,6 @@
 import { MemoryStore, type RedisClientLike, RedisStore, type Store } from '@tollgate/core';
+import { describeStoreConformance } from '@tollgate/store-kit';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { describeStoreConformance } from '../../packages/store-kit/src/index.js';
 import { type ClientKind, clientKinds } from './clients.js';
 
 /**
