@@ -10,6 +10,9 @@ const docs = [
     .map((f) => join(root, 'docs', f)),
   join(root, 'examples', 'express-with-redis', 'README.md'),
   join(root, 'examples', 'multi-instance', 'README.md'),
+  join(root, 'ARCHITECTURE.md'),
+  join(root, 'CONTRIBUTING.md'),
+  join(root, 'packages', 'store-kit', 'README.md'),
 ];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
@@ -25,7 +28,7 @@ function anchors(file: string): Set<string> {
   return new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1] as string)));
 }
 
-describe('links in docs/ and the new examples’ READMEs', () => {
+describe('links in docs/, the new examples’ READMEs, ARCHITECTURE.md, CONTRIBUTING.md and the store kit', () => {
   it('point at files and headings that exist', () => {
     const broken: string[] = [];
     for (const file of docs) {
