@@ -2,7 +2,8 @@
  * tollgate for LLM APIs: `ClaudeRateLimiter` keeps Claude API calls within the organisation's
  * limits (requests, input and output tokens per minute, per model family, across every instance
  * sharing a Redis store) and spend budgets, retries what the API says to retry, and prices every
- * call into a usage ledger.
+ * call into a usage ledger. Inside, a provider-neutral engine (`engine/`) and the Claude
+ * provider (`claude/`).
  *
  * @packageDocumentation
  * @module @tollgate/llm
@@ -16,9 +17,10 @@ export {
   type RecordOptions,
   type Reservation,
   type UsageStats,
-} from './claude-rate-limiter.js';
+} from './claude/claude-rate-limiter.js';
+export { DEFAULT_PRICES, type ModelPrice, PRICES_AS_OF } from './claude/prices.js';
+export { type PricedCall, priceCall } from './claude/pricing.js';
+export { type ClaudeUsage, tokenCounts } from './claude/usage.js';
+export { MemoryLedger, RedisLedger, type UsageEntry, type UsageLedger } from './engine/ledger.js';
+export type { TokenCounts } from './engine/tokens.js';
 export { BudgetExceededError, SpendCapError } from './errors.js';
-export { MemoryLedger, RedisLedger, type UsageEntry, type UsageLedger } from './ledger.js';
-export { DEFAULT_PRICES, type ModelPrice, PRICES_AS_OF } from './prices.js';
-export { type PricedCall, priceCall } from './pricing.js';
-export { type ClaudeUsage, type TokenCounts, tokenCounts } from './usage.js';

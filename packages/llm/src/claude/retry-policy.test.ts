@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { backoffMs, classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
+import { backoffMs } from '../engine/backoff.js';
+import { classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
 
 /** An error exactly as the official SDK builds it from a response. */
 function sdkError(status: number, headers: Record<string, string> = {}, errorCode?: string): unknown {

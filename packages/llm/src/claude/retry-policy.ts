@@ -91,11 +91,6 @@ function isConnectionError(e: Record<string, unknown>): boolean {
   return typeof code === 'string' && CONNECTION_CODES.has(code);
 }
 
-/** Exponential backoff with full jitter: a uniform wait in [0, min(cap, base × 2^attempt)). */
-export function backoffMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
-}
-
 /** When a spend cap lifts: 00:00 UTC on the first day of the next month. */
 export function nextMonthStartUtc(now: number): number {
   const d = new Date(now);

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '@tollgate/core';
+import { TOKEN_KINDS, type TokenCounts } from '../engine/tokens.js';
 import { BATCH_DISCOUNT, DEFAULT_PRICES, type ModelPrice } from './prices.js';
-import { TOKEN_KINDS, type TokenCounts } from './usage.js';
 
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, type RedisConnection, TollgateError } from '@tollgate/core';
-import { runScript } from './internal/run-script.js';
+import { runScript } from '../internal/run-script.js';
 import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
-import { TOKEN_KINDS, type TokenCounts } from './usage.js';
+import { TOKEN_KINDS, type TokenCounts } from './tokens.js';
 
 /** How long usage is kept: a month of days, and a day for the one in progress. */
 export const LEDGER_DAYS = 31;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '@tollgate/core';
+import { type RedisScript, runScript } from '../internal/run-script.js';
 import { RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from './budget-script.js';
-import { type RedisScript, runScript } from './internal/run-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 
 /** One spend budget a call is checked against: a scope (app or tenant) over one UTC day or month. */

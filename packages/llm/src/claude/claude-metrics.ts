@@ -1,12 +1,11 @@
-import { BoundedValues, guard, lazyFamily } from './internal/metric-family.js';
+import type {
+  CallOutcome as ClaudeCallOutcome,
+  StoreWrite as ClaudeStoreWrite,
+  LlmMetrics,
+} from '../engine/provider.js';
+import { TOKEN_KINDS, type TokenCounts } from '../engine/tokens.js';
+import { BoundedValues, guard, lazyFamily } from '../internal/metric-family.js';
 import { safeModelId } from './pricing.js';
-import { TOKEN_KINDS, type TokenCounts } from './usage.js';
-
-/** Outcomes of one `run`: `success`, `error` (not retried or out of retries), `spend_cap`. */
-export type ClaudeCallOutcome = 'success' | 'error' | 'spend_cap';
-
-/** What a write after a call keeps: the usage `ledger`, the spend `budget`, the rate-limit `buckets`. */
-export type ClaudeStoreWrite = 'ledger' | 'budget' | 'buckets';
 
 const calls = lazyFamily(
   ({ Counter }) =>
@@ -82,7 +81,8 @@ const TYPE_LABEL: Record<(typeof TOKEN_KINDS)[number], string> = {
   output: 'output',
 };
 
-export const claudeMetrics = {
+/** The `tollgate_claude_*` families, made when the first ClaudeRateLimiter is. */
+export const claudeMetrics: LlmMetrics = {
   /** A Claude limiter exists: its families appear now (with prom-client installed), not at import. */
   init(): void {
     guard('claude metrics', () => {

@@ -1,8 +1,8 @@
 import { ErrorCodes, InvalidOptionError } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
+import type { TokenCounts } from '../engine/tokens.js';
 import { BATCH_DISCOUNT, DEFAULT_PRICES, PRICES_AS_OF } from './prices.js';
 import { baseModelId, priceCall, priceTable } from './pricing.js';
-import type { TokenCounts } from './usage.js';
 
 /** One call used for every model: 1,234 input, 2,000 5-min writes, 3,000 1-h writes, 4,000 reads, 567 output. */
 const CALL: TokenCounts = { input: 1_234, cacheWrite5m: 2_000, cacheWrite1h: 3_000, cacheRead: 4_000, output: 567 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { estimateInputTokens, OutputEstimator } from './estimate.js';
+import { OutputEstimator } from '../engine/output-estimator.js';
+import { estimateInputTokens } from './estimate.js';
 
 describe('estimateInputTokens: about three characters per token', () => {
   it('counts the text of system, messages and tools, rounding up', () => {

@@ -1,4 +1,5 @@
 import { ErrorCodes, TollgateError } from '@tollgate/core';
+import type { TokenCounts } from '../engine/tokens.js';
 
 /** The `usage` block of a Claude response, as the API and the official SDK report it. */
 export interface ClaudeUsage {
@@ -8,17 +9,6 @@ export interface ClaudeUsage {
   cache_read_input_tokens?: number | null;
   cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
-
-/** Tokens of one call by the way each is billed. */
-export interface TokenCounts {
-  readonly input: number;
-  readonly cacheWrite5m: number;
-  readonly cacheWrite1h: number;
-  readonly cacheRead: number;
-  readonly output: number;
-}
-
-export const TOKEN_KINDS = ['input', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead', 'output'] as const;
 
 function count(value: unknown, field: string, optional: boolean): number {
   if ((value === undefined || value === null) && optional) return 0;

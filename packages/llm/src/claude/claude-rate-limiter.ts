@@ -1,0 +1,198 @@
+import {
+  consoleLogger,
+  InvalidOptionError,
+  type Logger,
+  MemoryStore,
+  type RedisClientLike,
+  RedisStore,
+  type Store,
+} from '@tollgate/core';
+import { LlmLimiter } from '../engine/llm-limiter.js';
+import { nonNegativeInteger, parseBudgets, parseLimits, safeName, waitLimit } from '../engine/options.js';
+import { runWithRetries } from '../engine/retry-loop.js';
+import { storeTimeoutMs } from '../engine/store-call.js';
+import { chooseSharing } from '../engine/store-sharing.js';
+import type {
+  CallEstimate,
+  Reservation as EngineReservation,
+  FamilyLimits,
+  RecordOptions,
+  UsageStats,
+} from '../engine/types.js';
+import { assertKnownOptions, assertOptionsObject, isLogger, positiveInteger, timerMs } from '../internal/options.js';
+import { modelFamily } from './families.js';
+import { type ModelPrice, PRICES_AS_OF } from './prices.js';
+import { priceTable } from './pricing.js';
+import { claudeProvider } from './provider.js';
+import type { ClaudeUsage } from './usage.js';
+
+export type { CallEstimate, FamilyLimits, ModelUsage, RecordOptions, UsageStats } from '../engine/types.js';
+
+/** The options of `new ClaudeRateLimiter()`; all are optional. */
+export interface ClaudeRateLimiterOptions {
+  /** An ioredis, node-redis or Valkey GLIDE client: buckets, the usage ledger and budgets live in Redis, shared by every instance. */
+  redis?: RedisClientLike;
+  /**
+   * Or a store for the buckets (default: in memory, for one process). One that can share its
+   * connection (`connection()`, as `RedisStore`) keeps the ledger and budgets there too.
+   */
+  store?: Store;
+  /** Limits by family or model id; `'*'` for the rest. Default for any family: 50 / 30,000 / 8,000. */
+  limits?: Readonly<Record<string, FamilyLimits>>;
+  /** Model id → family, for budgets the built-in map does not know. */
+  families?: Readonly<Record<string, string>>;
+  /** Prices to override or add, USD per million tokens. */
+  pricing?: Readonly<Record<string, ModelPrice>>;
+  /** First segment of every Redis key (default `'tollgate'`). */
+  prefix?: string;
+  /** `run` retries: attempts after the first (default 4), backoff base and cap in ms (500, 30,000). */
+  retry?: { maxRetries?: number; baseMs?: number; capMs?: number };
+  /** How long `checkLimit` and `run` may wait for budget before refusing (default 60,000 ms). */
+  maxWaitMs?: number;
+  /** How long the admission rate takes to recover after a ramp 429 halves it (default 300,000 ms). */
+  rampRecoveryMs?: number;
+  /**
+   * Spend caps in USD per UTC day and month, for the app or, when a call names a `tenant`, per
+   * tenant. A call is admitted only if its worst-case cost (its input estimate and `max_tokens`
+   * of output) fits, so concurrent calls cannot overshoot; the real cost is charged after it.
+   */
+  budgets?: { daily?: number; monthly?: number };
+  /**
+   * The longest any one call to the store (buckets, ledger, budgets) may take, in whole ms
+   * (default 500, as `RateLimiter`). Before a call, a store that fails or does not answer makes
+   * `checkLimit` and `run` throw `TOLLGATE_STORE_TIMEOUT` or `TOLLGATE_STORE_UNAVAILABLE`, and
+   * the API is not called; after one, what could not be written is logged and counted, never thrown.
+   */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Budget held for one admitted Claude call until its real usage is known. Settle it exactly once. */
+export type Reservation = EngineReservation<ClaudeUsage>;
+
+const KNOWN = new Set([
+  'redis',
+  'store',
+  'limits',
+  'families',
+  'pricing',
+  'prefix',
+  'retry',
+  'maxWaitMs',
+  'rampRecoveryMs',
+  'budgets',
+  'timeoutMs',
+  'logger',
+]);
+
+/**
+ * Keeps Claude API calls within the organisation's limits (requests, input tokens and output
+ * tokens per minute, per model family, across every instance sharing the store), retries what
+ * the API says to retry, and prices every call into a usage ledger.
+ *
+ * @example
+ * const claude = new ClaudeRateLimiter({ redis, limits: { 'claude-sonnet-4-5': { rpm: 50, itpm: 30_000, otpm: 8_000 } } });
+ * const anthropic = new Anthropic({ maxRetries: 0 }); // run() owns retries
+ * const { data } = await claude.run('claude-sonnet-4-5', params, (p) => anthropic.messages.create(p).withResponse());
+ */
+export class ClaudeRateLimiter {
+  private readonly engine: LlmLimiter;
+
+  constructor(options: ClaudeRateLimiterOptions = {}) {
+    const opts = assertOptionsObject(options, 'ClaudeRateLimiter');
+    assertKnownOptions(opts, KNOWN, 'ClaudeRateLimiter');
+    const prefix = opts.prefix === undefined ? 'tollgate' : safeName(opts.prefix, 'prefix');
+    if (opts.redis !== undefined && opts.store !== undefined) {
+      throw new InvalidOptionError('store', opts.store, 'give either `redis` or `store`, not both');
+    }
+    if (opts.logger !== undefined && !isLogger(opts.logger)) {
+      throw new InvalidOptionError('logger', opts.logger, 'accepted: an object with info, warn and error methods');
+    }
+    const logger = (opts.logger as Logger | undefined) ?? consoleLogger;
+    const timeoutMs = storeTimeoutMs(opts.timeoutMs);
+    const budgets = parseBudgets(opts.budgets);
+    const store: Store =
+      opts.redis !== undefined
+        ? // The store's own bound is the limiter's, so a timeoutMs above the store's default holds too.
+          new RedisStore({ client: opts.redis as RedisClientLike, timeoutMs, logger })
+        : ((opts.store as Store | undefined) ?? new MemoryStore());
+    if (typeof store.adjust !== 'function' || typeof store.lower !== 'function') {
+      throw new InvalidOptionError(
+        'store',
+        opts.store,
+        'the Claude limiter needs a store with adjust() and lower(): MemoryStore or RedisStore',
+      );
+    }
+    const sharing = chooseSharing(store, opts.store, { prefix, timeoutMs, budgets: budgets !== undefined, logger });
+    const families = opts.families as Record<string, string> | undefined;
+    const provider = claudeProvider(families, priceTable(opts.pricing));
+    const retry = assertOptionsObject(opts.retry, 'retry');
+    assertKnownOptions(retry, new Set(['maxRetries', 'baseMs', 'capMs']), 'retry');
+    this.engine = new LlmLimiter(provider, {
+      store,
+      sharing,
+      budgets,
+      limits: parseLimits(opts.limits, (model) => modelFamily(model, families)),
+      prefix,
+      retry: {
+        maxRetries: retry.maxRetries === undefined ? 4 : nonNegativeInteger(retry.maxRetries, 'retry.maxRetries'),
+        baseMs: retry.baseMs === undefined ? 500 : timerMs(retry.baseMs, 'retry.baseMs'),
+        capMs: retry.capMs === undefined ? 30_000 : timerMs(retry.capMs, 'retry.capMs'),
+      },
+      maxWaitMs: opts.maxWaitMs === undefined ? 60_000 : waitLimit(opts.maxWaitMs, 'maxWaitMs'),
+      rampRecoveryMs:
+        opts.rampRecoveryMs === undefined ? 300_000 : positiveInteger(opts.rampRecoveryMs, 'rampRecoveryMs'),
+      timeoutMs,
+      logger,
+      pricesAsOf: PRICES_AS_OF,
+    });
+  }
+
+  /**
+   * Admits a call to `model` against its family's request, input-token and output-token budgets,
+   * all three at once or none. Waits for budget up to `waitMs`; beyond that throws
+   * `RateLimitExceededError` with `retryAfter`. Throws `SpendCapError` while the cap is reached,
+   * and `TOLLGATE_STORE_TIMEOUT` / `TOLLGATE_STORE_UNAVAILABLE` when the store (buckets or
+   * budgets) does not answer within `timeoutMs` or fails: nothing is admitted without it.
+   */
+  checkLimit(model: string, given: CallEstimate = {}): Promise<Reservation> {
+    // Own properties only: a polluted Object.prototype must not set a tenant, a wait or a size.
+    return this.engine.checkLimit(model, assertOptionsObject(given, 'estimate') as CallEstimate);
+  }
+
+  /**
+   * Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. A ledger that
+   * fails or does not answer within `timeoutMs` does not make this throw (the call is made and
+   * paid for): the entry is logged with its tokens and cost, counted in
+   * `tollgate_claude_store_writes_failed_total{write="ledger"}`, and is not retried, so it may be
+   * missing from `getUsageStats`.
+   */
+  recordUsage(model: string, usage: ClaudeUsage, given: RecordOptions = {}): Promise<number> {
+    return this.engine.recordUsage(model, usage, assertOptionsObject(given, 'recordUsage options') as RecordOptions);
+  }
+
+  /**
+   * Calls, tokens by kind and cost, per UTC day and model, for the last `days` days (today
+   * included). Throws `TOLLGATE_STORE_TIMEOUT` / `TOLLGATE_STORE_UNAVAILABLE` when the ledger
+   * does not answer within `timeoutMs` or fails.
+   */
+  getUsageStats({ days = 7 }: { days?: number } = {}): Promise<UsageStats> {
+    return this.engine.getUsageStats(days);
+  }
+
+  /**
+   * Checks the limits, makes the call, settles the reservation and records the usage, retrying
+   * what may be retried with exponential backoff and full jitter, or after the server's
+   * `retry-after`. Set the SDK's own `maxRetries` to 0: `run` is the one retry owner.
+   * `call` may return a Message or `.withResponse()`'s `{ data, response }` (which also lets the
+   * buckets follow the server's rate-limit headers).
+   */
+  run<R>(
+    model: string,
+    request: { max_tokens?: number },
+    call: (request: never) => Promise<R>,
+    estimate: Omit<CallEstimate, 'request' | 'maxTokens'> = {},
+  ): Promise<R> {
+    return runWithRetries(this.engine, model, request, call, estimate);
+  }
+}
