@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { MemoryStore, register } from '@tollgate/core';
+import { OVERFLOW_LABEL } from '@tollgate/core/adapter';
 import { ClaudeRateLimiter } from '@tollgate/llm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClaude, reply } from '../helpers/fake-claude.js';
@@ -89,7 +90,6 @@ describe('ClaudeRateLimiter metrics', () => {
     const { values } = await (register.getSingleMetric('tollgate_claude_tokens_total')?.get() ?? { values: [] });
     const labels = new Set(values.map((v) => v.labels.model));
     expect(labels.size).toBeLessThanOrEqual(51);
-    // The overflow label of every bounded tollgate label (core's OVERFLOW_LABEL).
-    expect(labels.has('_OVERFLOW')).toBe(true);
+    expect(labels.has(OVERFLOW_LABEL)).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { consoleLogger, register } from '@tollgate/core';
+import { OVERFLOW_LABEL } from '@tollgate/core/adapter';
 import type * as PromClient from 'prom-client';
 import type { Metric } from 'prom-client';
 
@@ -44,10 +45,7 @@ export function lazyFamily<T extends Metric>(build: (prom: typeof PromClient) =>
   };
 }
 
-/** The label value that stands for every value past a cap (core's `OVERFLOW_LABEL`). */
-const OVERFLOW_LABEL = '_OVERFLOW';
-
-/** Up to `max` distinct label values; any further one is `OVERFLOW_LABEL`, so series stay bounded. */
+/** Up to `max` distinct label values; any further one is core's `OVERFLOW_LABEL`, so series stay bounded. */
 export class BoundedValues {
   private readonly seen = new Set<string>();
 
