@@ -36,7 +36,8 @@ function sourceMetrics(): Set<string> {
       }
     }
   };
-  for (const pkg of ['core', 'express', 'koa', 'fastify']) walk(join(root, 'packages', pkg, 'src'));
+  // Every package's sources: families live where their feature does (the Claude ones in llm).
+  for (const pkg of readdirSync(join(root, 'packages'))) walk(join(root, 'packages', pkg, 'src'));
   return names;
 }
 
