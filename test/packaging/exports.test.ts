@@ -34,8 +34,9 @@ const ENTRIES: Record<string, readonly string[]> = {
     'traceSpan',
   ],
   // What a framework adapter is built from: the neutral HTTP layer, client keys, headers, the
-  // problem body, server telemetry and scraping.
+  // problem body, server telemetry and scraping; and what tollgate's other packages share with core.
   '@tollgate/core/adapter': [
+    'BoundedValues',
     'HttpRateLimiter',
     'HttpServerTelemetry',
     'OPENMETRICS_CONTENT_TYPE',
@@ -47,13 +48,22 @@ const ENTRIES: Record<string, readonly string[]> = {
     'RateLimitAttributes',
     'UNMATCHED_ROUTE',
     'annotateRateLimit',
+    'assertKnownOptions',
+    'assertOptionsObject',
     'bearerToken',
     'firstHeader',
     'ipKey',
+    'isLogger',
+    'lazyFamily',
+    'positiveInteger',
     'prefersOpenMetrics',
     'rateLimitHeaders',
     'retryAfterSeconds',
+    'runScript',
     'scrapeMetrics',
+    'storeKey',
+    'timerMs',
+    'tokenCount',
     'tokenKey',
     'validateMetricsHandlerOptions',
   ],

@@ -24,6 +24,7 @@ export const consoleLogger: Logger = {
   },
 };
 
+/** Whether `value` has the `info`, `warn` and `error` methods of a `Logger` (pino, console-like). */
 export function isLogger(value: unknown): value is Logger {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;

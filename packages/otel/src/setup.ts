@@ -9,7 +9,7 @@ import type * as SdkTraceNode from '@opentelemetry/sdk-trace-node';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type * as SemConv from '@opentelemetry/semantic-conventions';
 import { ErrorCodes, InvalidOptionError, TollgateError } from '@tollgate/core';
-import { assertKnownOptions, assertOptionsObject } from './options.js';
+import { assertKnownOptions, assertOptionsObject } from '@tollgate/core/adapter';
 import { exitOnSignals, parseShutdownSignals, parseShutdownTimeout } from './shutdown-on-signals.js';
 
 /** Any tracer name: only asked for to see whether the global proxy has a delegate. */

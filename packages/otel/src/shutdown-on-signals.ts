@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { consoleLogger, InvalidOptionError, type Logger } from '@tollgate/core';
-import { timerMs } from './options.js';
+import { timerMs } from '@tollgate/core/adapter';
 
 /** The signals `shutdownOnSignals` may handle: the ones that ask a server to stop. */
 export const SHUTDOWN_SIGNALS = Object.freeze(['SIGTERM', 'SIGINT', 'SIGHUP'] as const);

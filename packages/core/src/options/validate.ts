@@ -38,6 +38,7 @@ export function ownOptions(value: object): Record<string, unknown> {
   return copy;
 }
 
+/** A whole number >= 1, else an InvalidOptionError naming `option` and the value. */
 export function positiveInteger(value: unknown, option: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidOptionError(option, value, 'accepted: a whole number >= 1');

@@ -1,10 +1,11 @@
+import { BoundedValues, lazyFamily } from '@tollgate/core/adapter';
 import type {
   CallOutcome as ClaudeCallOutcome,
   StoreWrite as ClaudeStoreWrite,
   LlmMetrics,
 } from '../engine/provider.js';
 import { TOKEN_KINDS, type TokenCounts } from '../engine/tokens.js';
-import { BoundedValues, guard, lazyFamily } from '../internal/metric-family.js';
+import { guard } from './metrics-guard.js';
 import { safeModelId } from './pricing.js';
 
 const calls = lazyFamily(

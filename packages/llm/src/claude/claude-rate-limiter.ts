@@ -7,6 +7,7 @@ import {
   RedisStore,
   type Store,
 } from '@tollgate/core';
+import { assertKnownOptions, assertOptionsObject, isLogger, positiveInteger, timerMs } from '@tollgate/core/adapter';
 import { LlmLimiter } from '../engine/llm-limiter.js';
 import { nonNegativeInteger, parseBudgets, parseLimits, safeName, waitLimit } from '../engine/options.js';
 import { runWithRetries } from '../engine/retry-loop.js';
@@ -19,7 +20,6 @@ import type {
   RecordOptions,
   UsageStats,
 } from '../engine/types.js';
-import { assertKnownOptions, assertOptionsObject, isLogger, positiveInteger, timerMs } from '../internal/options.js';
 import { modelFamily } from './families.js';
 import { type ModelPrice, PRICES_AS_OF } from './prices.js';
 import { priceTable } from './pricing.js';

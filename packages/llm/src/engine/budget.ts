@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '@tollgate/core';
-import { type RedisScript, runScript } from '../internal/run-script.js';
+import { type RedisScript, runScript } from '@tollgate/core/adapter';
 import { RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from './budget-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 

@@ -1,6 +1,6 @@
 import type { Policy } from '@tollgate/core';
+import { storeKey } from '@tollgate/core/adapter';
 import { policyId } from '@tollgate/core/stored-format';
-import { storeKey } from '../internal/store-key.js';
 import type { FamilyLimits } from './types.js';
 
 const DEFAULT_LIMITS: FamilyLimits = { rpm: 50, itpm: 30_000, otpm: 8_000 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, type RedisConnection, TollgateError } from '@tollgate/core';
-import { runScript } from '../internal/run-script.js';
+import { runScript } from '@tollgate/core/adapter';
 import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 import { TOKEN_KINDS, type TokenCounts } from './tokens.js';

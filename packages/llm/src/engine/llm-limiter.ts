@@ -1,6 +1,6 @@
 import { InvalidOptionError, type Logger, RateLimitExceededError, type Store } from '@tollgate/core';
+import { storeKey } from '@tollgate/core/adapter';
 import { BudgetExceededError } from '../errors.js';
-import { storeKey } from '../internal/store-key.js';
 import { type BudgetPeriod, budgetPeriods } from './budget.js';
 import { FamilyBuckets } from './family-buckets.js';
 import { LEDGER_DAYS, utcDay } from './ledger.js';

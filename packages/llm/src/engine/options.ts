@@ -1,5 +1,5 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '@tollgate/core';
-import { assertKnownOptions, assertOptionsObject, timerMs, tokenCount } from '../internal/options.js';
+import { assertKnownOptions, assertOptionsObject, timerMs, tokenCount } from '@tollgate/core/adapter';
 import type { FamilyLimits } from './types.js';
 
 /** `limits`: `{ [familyOrModel]: { rpm, itpm, otpm } }`, a model id standing for its whole family. */

@@ -1,5 +1,5 @@
 import { ErrorCodes, TollgateError } from '@tollgate/core';
-import { timerMs } from '../internal/options.js';
+import { timerMs } from '@tollgate/core/adapter';
 
 /** The longest a Claude limiter, its ledger or its budgets wait for a store call, as `RateLimiter` does. */
 export const DEFAULT_STORE_TIMEOUT_MS = 500;
