@@ -29,6 +29,7 @@ const RATE_LIMIT_FAMILIES = [
   'tollgate_ratelimit_circuit_state',
   'tollgate_ratelimit_circuit_transitions_total',
   'tollgate_ratelimit_decisions_total',
+  'tollgate_ratelimit_evictions_total',
   'tollgate_ratelimit_store_duration_seconds',
 ];
 

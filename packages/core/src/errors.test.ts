@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, RateLimitExceededError } from './errors.js';
+import { ErrorCodes } from './errors.js';
 import { MAX_HEADER_INTEGER } from './http/headers.js';
 import type { Decision } from './limiter/decision.js';
+import { RateLimitExceededError } from './limiter/limit-errors.js';
 
 const refused = (retryAfterMs: number): Decision =>
   ({ allowed: false, limit: 10, remaining: 0, resetMs: retryAfterMs, retryAfterMs }) as unknown as Decision;

@@ -8,14 +8,7 @@
  * @module @tollgate/core
  */
 export { type Duration, parseDuration } from './duration.js';
-export {
-  type ErrorCode,
-  ErrorCodes,
-  InvalidOptionError,
-  RateLimitExceededError,
-  StoreUnavailableError,
-  TollgateError,
-} from './errors.js';
+export { type ErrorCode, ErrorCodes, InvalidOptionError, TollgateError } from './errors.js';
 export type {
   CircuitBreaker,
   CircuitConfig,
@@ -24,6 +17,7 @@ export type {
   CircuitTransition,
 } from './limiter/circuit-breaker.js';
 export type { Decision, DecisionSource, PolicyStatus } from './limiter/decision.js';
+export { RateLimitExceededError, StoreUnavailableError } from './limiter/limit-errors.js';
 export type { Policy, PolicyOptions } from './limiter/policy.js';
 export {
   type FailMode,

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCodes, StoreUnavailableError, TollgateError } from '../errors.js';
+import { ErrorCodes, TollgateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { BucketSpec, Store, StoreResult } from '../stores/store.js';
 import { isPromiseLike } from './is-promise-like.js';
+import { StoreUnavailableError } from './limit-errors.js';
 import { type FailMode, RateLimiter } from './rate-limiter.js';
 
 interface LogLine {

@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  ErrorCodes,
-  InvalidOptionError,
-  RateLimitExceededError,
-  StoreUnavailableError,
-  TollgateError,
-} from '../errors.js';
+import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { Store } from '../stores/store.js';
+import { RateLimitExceededError, StoreUnavailableError } from './limit-errors.js';
 import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 
 const START = 1_700_000_000_000;

@@ -1,11 +1,4 @@
-import {
-  type ErrorCode,
-  ErrorCodes,
-  InvalidOptionError,
-  RateLimitExceededError,
-  StoreUnavailableError,
-  TollgateError,
-} from '../errors.js';
+import { type ErrorCode, ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import { consoleLogger, isLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, ownOptions, timerMs } from '../options/validate.js';
 import { MemoryStore } from '../stores/memory-store.js';
@@ -17,6 +10,7 @@ import { covers } from './bucket.js';
 import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
 import { buildDecision, type Decision, type DecisionSource, unlimitedDecision } from './decision.js';
 import { isPromiseLike } from './is-promise-like.js';
+import { RateLimitExceededError, StoreUnavailableError } from './limit-errors.js';
 import { claimName } from './name-registry.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import { StoreHealth } from './store-health.js';

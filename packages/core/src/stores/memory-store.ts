@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { covers, msUntil, refill } from '../limiter/bucket.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
-import { recordEvictions } from '../telemetry/rate-limit-metrics.js';
+import { countEviction } from './eviction-count.js';
 import { monotonicClock } from './monotonic-clock.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
 
@@ -591,7 +591,7 @@ export class MemoryStore implements Store {
           space.map.delete(key);
           this.drop(pool, slot);
           this.evictions += 1;
-          recordEvictions('memory');
+          countEviction();
           return true;
         }
         space.hand = undefined;

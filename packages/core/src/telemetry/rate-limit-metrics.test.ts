@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { DecisionSource } from '../limiter/decision.js';
 import { RateLimiter } from '../limiter/rate-limiter.js';
 import type { Logger } from '../log.js';
+import { MemoryStore } from '../stores/memory-store.js';
 import type { Store } from '../stores/store.js';
 import { defaultFailureLog } from './failure-log.js';
 import {
@@ -10,7 +11,6 @@ import {
   observeStoreLatency,
   type RateLimitOutcome,
   recordDecision,
-  recordEvictions,
 } from './rate-limit-metrics.js';
 import { register } from './registry.js';
 
@@ -28,6 +28,11 @@ const brokenStore: Store = {
 
 async function lines(name: string): Promise<string[]> {
   return (await register.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+}
+
+async function evictedSoFar(): Promise<number> {
+  const line = (await lines('tollgate_ratelimit_evictions_total')).find((l) => l.includes('store="memory"'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
 describe('decisionOutcome', () => {
@@ -91,12 +96,16 @@ describe('rate-limit metrics', () => {
     expect(out).toContain('tollgate_ratelimit_store_duration_seconds_count{limiter="latency-test"} 2');
   });
 
-  it('counts forced evictions per store', async () => {
-    recordEvictions('memory');
-    recordEvictions('memory', 4);
-    expect(await lines('tollgate_ratelimit_evictions_total')).toContain(
-      'tollgate_ratelimit_evictions_total{store="memory"} 5',
-    );
+  it("reads the memory stores' evictions when scraped, with no call from the store", async () => {
+    new RateLimiter({ max: 1, window: '1m', name: 'evictions-test', logger: silent }); // the limiter's families
+    const before = await evictedSoFar();
+    const store = new MemoryStore({ maxKeys: 2 });
+    const bucket = [{ id: '5-60000-5', capacity: 5, ratePerMs: 5 / 60_000 }];
+    for (let i = 0; i < 7; i++) store.consume(`k${i}`, bucket, [1]); // 5 live buckets dropped for room
+    expect(store.evictions).toBe(5);
+    expect(await evictedSoFar()).toBe(before + 5);
+    expect(await evictedSoFar()).toBe(before + 5); // a second scrape adds nothing
+    store.close();
   });
 
   it('bounds the limiter label: names made per request end up as _OVERFLOW', async () => {
@@ -111,8 +120,7 @@ describe('rate-limit metrics', () => {
     expect(() => recordDecision('x', 'bogus' as RateLimitOutcome)).not.toThrow();
     expect(() => recordDecision('x', 'allowed', 'bogus' as DecisionSource)).not.toThrow();
     expect(() => observeStoreLatency('x', Number.NaN)).not.toThrow();
-    expect(() => recordEvictions('x', -1)).not.toThrow();
-    expect(report).toHaveBeenCalledTimes(4);
+    expect(report).toHaveBeenCalledTimes(3);
     report.mockRestore();
   });
 });

@@ -1,5 +1,6 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { Histogram } from 'prom-client';
 import type { Decision, DecisionSource } from '../limiter/decision.js';
+import { evictionsSoFar } from '../stores/eviction-count.js';
 import { BoundedValues } from './bounded-values.js';
 import { STORE_BUCKETS } from './buckets.js';
 import { defaultFailureLog } from './failure-log.js';
@@ -24,7 +25,7 @@ export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze(['
 export const RATE_LIMIT_SOURCES: readonly DecisionSource[] = Object.freeze(['store', 'local', 'open', 'closed']);
 
 /**
- * Most distinct `limiter` (and `store`) label values. Limiter names come from configuration, so
+ * Most distinct `limiter` label values. Limiter names come from configuration, so
  * this is only reached if names are made per request; those are counted as `_OVERFLOW`.
  */
 export const MAX_LIMITER_LABELS = 100;
@@ -54,6 +55,14 @@ const storeDuration = lazyFamily(
     }),
 );
 
+/** Evictions already added to the counter, of `evictionsSoFar()`. */
+let evictionsCounted = 0;
+
+/**
+ * Memory stores count evictions themselves (`stores/eviction-count.ts`); the counter takes what
+ * is new when it is scraped. Made with a limiter's families: every limiter's default store, and
+ * its `failMode: 'local'` fallback, is a memory store.
+ */
 const evictions = lazyFamily(
   ({ Counter }) =>
     new Counter<'store'>({
@@ -61,14 +70,17 @@ const evictions = lazyFamily(
       help: 'Live buckets dropped to keep a memory store under maxKeys; each one gave a client a fresh budget.',
       labelNames: ['store'],
       registers: [],
+      collect() {
+        const total = evictionsSoFar();
+        if (total > evictionsCounted) this.inc({ store: 'memory' }, total - evictionsCounted);
+        evictionsCounted = total;
+      },
     }),
 );
 
 const limiterLabels = new BoundedValues(MAX_LIMITER_LABELS);
-const storeLabels = new BoundedValues(MAX_LIMITER_LABELS);
 const tallies = new Map<string, DecisionTally>();
 const latencyChildren = new Map<string, Histogram.Internal<'limiter'>>();
-const evictionChildren = new Map<string, Counter.Internal>();
 
 /** What a limiter's decision did with the request; where it came from is `decision.source`. */
 export function decisionOutcome(decision: Pick<Decision, 'allowed' | 'source'>): RateLimitOutcome {
@@ -118,6 +130,7 @@ export function decisionTally(limiter: string): DecisionTally {
   // A limiter exists: its families appear in the registry now, not at import.
   decisions();
   storeDuration();
+  evictions();
   const label = limiterLabels.label(String(limiter));
   let tally = tallies.get(label);
   if (tally === undefined) {
@@ -173,26 +186,5 @@ export function observeStoreLatency(limiter: string, seconds: number): void {
     child.observe(seconds);
   } catch (error) {
     defaultFailureLog.report('observeStoreLatency', error);
-  }
-}
-
-/**
- * Counts forced evictions (live buckets dropped for room) in
- * `tollgate_ratelimit_evictions_total{store}`. `store` is a bounded name for the store, such as
- * `'memory'` or the owning limiter's name. Never throws.
- */
-export function recordEvictions(store: string, count = 1): void {
-  try {
-    const label = storeLabels.label(String(store));
-    let child = evictionChildren.get(label);
-    if (child === undefined) {
-      const family = evictions();
-      if (family === undefined) return;
-      child = family.labels(label);
-      evictionChildren.set(label, child);
-    }
-    child.inc(count);
-  } catch (error) {
-    defaultFailureLog.report('recordEvictions', error);
   }
 }

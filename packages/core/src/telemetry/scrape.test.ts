@@ -4,7 +4,7 @@ import { injectedPromtool, runPromtool } from '../../../../test/helpers/promtool
 import { startRequest } from '../../../../test/helpers/start-request.js';
 import { RateLimiter } from '../limiter/rate-limiter.js';
 import { HttpServerTelemetry } from './http-server-telemetry.js';
-import { observeStoreLatency, recordDecision, recordEvictions } from './rate-limit-metrics.js';
+import { observeStoreLatency, recordDecision } from './rate-limit-metrics.js';
 import { recordMetric } from './record-metric.js';
 import { collectDefaultMetrics, register } from './registry.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, prefersOpenMetrics, scrapeMetrics } from './scrape.js';
@@ -79,7 +79,6 @@ describe('scrapeMetrics', () => {
         recordDecision('api', 'allowed');
         recordDecision('api', 'limited');
         observeStoreLatency('api', 0.002);
-        recordEvictions('memory', 2);
 
         const { body } = await scrapeMetrics('text/plain;version=0.0.4');
         expect(body).toContain('process_cpu_seconds_total');

@@ -1,7 +1,7 @@
 import { InvalidOptionError, type Logger, RateLimitExceededError, type Store } from '@tollgate/core';
 import { storeKey } from '@tollgate/core/adapter';
-import { BudgetExceededError } from '../errors.js';
 import { type BudgetPeriod, budgetPeriods } from './budget.js';
+import { BudgetExceededError } from './budget-exceeded-error.js';
 import { FamilyBuckets } from './family-buckets.js';
 import { LEDGER_DAYS, utcDay } from './ledger.js';
 import { optionalCount, waitLimit } from './options.js';
