@@ -204,6 +204,34 @@ export const scenarios: Scenario[] = [
       }
     },
   },
+  {
+    name: "a peer library's option name is refused, naming tollgate's equivalent, the same everywhere",
+    async run({ adapter, store }) {
+      const peers: Array<[string, unknown, string]> = [
+        ['windowMs', 60_000, "tollgate's `window`"],
+        ['limit', 5, "tollgate's `max`"],
+        ['keyGenerator', () => 'k', "tollgate's `key`"],
+        ['timeWindow', '1 minute', "tollgate's `window`"],
+        ['points', 5, "tollgate's `max`"],
+        ['duration', 1, "tollgate's `window`"],
+      ];
+      for (const [name, value, equivalent] of peers) {
+        const options = { max: 10, window: '1m', [name]: value };
+        const expected = coreError({ ...options, store: store() });
+        const served = await adapter.serve({ limit: { ...options, store: store() } }).then(
+          async (app) => {
+            await app.close();
+            return undefined;
+          },
+          (error: unknown) => error,
+        );
+        expect(served, name).toBeInstanceOf(TollgateError);
+        expect((served as TollgateError).code).toBe(ErrorCodes.UNKNOWN_OPTION);
+        expect((served as TollgateError).message).toBe(expected.message);
+        expect((served as TollgateError).message).toContain(equivalent);
+      }
+    },
+  },
 ];
 
 /** The error the core itself throws for these options: every adapter must surface exactly it. */

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseList } from 'structured-headers';
@@ -18,12 +18,19 @@ const LANGUAGES = new Set(['ts', 'sh', 'yaml', 'http', 'text', 'json', 'promql']
  * compile here, so it is the one kind of code block not type-checked, and only migrating.md has it.
  */
 const UNCHECKED_ALLOWED_IN = new Set(['migrating.md']);
+/**
+ * `ts run` marks a snippet that is also run, here, as a module of its own (against the sources,
+ * as the type-check is): it shows a behaviour and asserts it (node:assert), and must end by
+ * itself, its servers closed.
+ */
+const RUN_TIMEOUT_MS = 30_000;
 
 interface Snippet {
   doc: string;
   line: number;
   lang: string;
   unchecked: boolean;
+  run: boolean;
   code: string;
 }
 
@@ -32,12 +39,19 @@ function snippets(): Snippet[] {
   for (const doc of readdirSync(docsDir).filter((f) => f.endsWith('.md'))) {
     const lines = readFileSync(join(docsDir, doc), 'utf8').split('\n');
     for (let i = 0; i < lines.length; i++) {
-      const open = /^```(\S*)(?: (unchecked))?\s*$/.exec(lines[i] as string);
+      const open = /^```(\S*)(?: (unchecked|run))?\s*$/.exec(lines[i] as string);
       if (!open) continue;
       const start = i;
       const body: string[] = [];
       for (i++; i < lines.length && lines[i] !== '```'; i++) body.push(lines[i] as string);
-      out.push({ doc, line: start + 1, lang: open[1] ?? '', unchecked: open[2] !== undefined, code: body.join('\n') });
+      out.push({
+        doc,
+        line: start + 1,
+        lang: open[1] ?? '',
+        unchecked: open[2] === 'unchecked',
+        run: open[2] === 'run',
+        code: body.join('\n'),
+      });
     }
   }
   return out;
@@ -45,6 +59,7 @@ function snippets(): Snippet[] {
 
 const all = snippets();
 const tsSnippets = all.filter((s) => s.lang === 'ts' && !s.unchecked);
+const runSnippets = tsSnippets.filter((s) => s.run);
 
 /** Code to type-check as a module of its own, and where it comes from (`file:line`). */
 interface CheckedModule {
@@ -125,6 +140,30 @@ describe('the code in docs/', () => {
       [],
     );
   });
+});
+
+describe('the runnable snippets in docs/ (`ts run` blocks)', () => {
+  // Under the repository (so Vitest resolves @tollgate/* to the sources), in the ignored .tmp/.
+  const dir = join(root, '.tmp', 'doc-snippets');
+
+  it('exist', () => {
+    expect(runSnippets.length).toBeGreaterThan(0);
+  });
+
+  it.each(runSnippets.map((s) => [`docs/${s.doc}:${s.line}`, s] as const))(
+    '%s runs to its end, its assertions holding',
+    async (label, snippet) => {
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${label.replace(/[^A-Za-z0-9]+/g, '-')}.ts`);
+      writeFileSync(file, `${snippet.code}\nexport {};\n`);
+      try {
+        await import(/* @vite-ignore */ file);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+    RUN_TIMEOUT_MS,
+  );
 });
 
 describe('the code in the READMEs (the root one and each package’s)', () => {

@@ -1,13 +1,21 @@
 import { ErrorCodes, InvalidOptionError } from '../errors.js';
+import { peerOptionHint } from './peer-options.js';
 
-/** Rejects option names outside `known`, so a typo fails loudly instead of silently using a default. */
+/**
+ * Rejects option names outside `known`, so a typo fails loudly instead of silently using a
+ * default. A limiter option under another library's name (`windowMs`, `points`) is told
+ * tollgate's equivalent.
+ */
 export function assertKnownOptions(options: object, known: ReadonlySet<string>, where: string): void {
   for (const name of Object.keys(options)) {
     if (!known.has(name)) {
+      const hint = peerOptionHint(name, where);
       throw new InvalidOptionError(
         name,
         (options as Record<string, unknown>)[name],
-        `${where} accepts only: ${[...known].join(', ')}`,
+        hint === undefined
+          ? `${where} accepts only: ${[...known].join(', ')}`
+          : `${hint} (${where} does not take \`${name}\`; see docs/migrating.md)`,
         ErrorCodes.UNKNOWN_OPTION,
       );
     }
