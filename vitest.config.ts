@@ -16,6 +16,7 @@ export default defineConfig({
       '@tollgate/express': src('express'),
       '@tollgate/koa': src('koa'),
       '@tollgate/fastify': src('fastify'),
+      '@tollgate/nestjs': src('nestjs'),
       '@tollgate/store-kit': src('store-kit'),
     },
   },
