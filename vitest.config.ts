@@ -17,6 +17,8 @@ export default defineConfig({
       '@tollgate/koa': src('koa'),
       '@tollgate/fastify': src('fastify'),
       '@tollgate/nestjs': src('nestjs'),
+      '@tollgate/fetch': src('fetch'),
+      '@tollgate/hono': src('hono'),
       '@tollgate/store-kit': src('store-kit'),
     },
   },

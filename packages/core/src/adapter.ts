@@ -12,6 +12,14 @@
  * @module @tollgate/core/adapter
  */
 export { bearerToken, ipKey, tokenKey } from './http/client-key.js';
+export {
+  fetchRequestInfo,
+  forwardedClient,
+  parseTrustProxy,
+  refusalResponse,
+  runtimeClientAddress,
+  withHeaders,
+} from './http/fetch-api.js';
 export { firstHeader } from './http/header.js';
 export {
   type Contribution,

@@ -1,0 +1,88 @@
+import type { Decision, RateLimiter } from '@tollgate/core';
+import {
+  assertOptionsObject,
+  HttpRateLimiter,
+  type HttpRateLimitOptions,
+  type Outcome,
+  type RequestReader,
+  withHeaders,
+} from '@tollgate/core/adapter';
+import type { Context, Env, MiddlewareHandler } from 'hono';
+import type { GetConnInfo } from 'hono/conninfo';
+import { addressResolver } from './client-address.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: Hono's own middleware defaults its Env to any, so it fits every app.
+type AnyEnv = any;
+
+/** Makes the response for a refused request (`c.json(…, 429)`); the RateLimit and Retry-After fields are already set. */
+export type RateLimitHandler<E extends Env = AnyEnv> = (
+  c: Context<E>,
+  decision: Decision,
+) => Response | Promise<Response>;
+
+/**
+ * The options of `rateLimit()`: the `RateLimiter` options plus `key`, `cost`, `skip`, `headers`,
+ * `handler`, `ipv6Subnet` (each function gets Hono's `Context`), and where the client address
+ * comes from (`getConnInfo`, `trustProxy`).
+ */
+export type RateLimitOptions<E extends Env = AnyEnv> = HttpRateLimitOptions<Context<E>, RateLimitHandler<E>> & {
+  /**
+   * Your runtime's `getConnInfo` (`@hono/node-server/conninfo`, `hono/bun`, `hono/deno`,
+   * `hono/cloudflare-workers`, ...), as Hono's `ipRestriction` takes it. Default: the address
+   * `@hono/node-server`, Bun and Deno put in `c.env`, which is what their `getConnInfo` reads.
+   */
+  getConnInfo?: GetConnInfo;
+  /**
+   * How many reverse proxies of yours stand in front of the app, each appending to
+   * X-Forwarded-For: the client is the address that many hops from the right (Express's
+   * `trust proxy = n`). Default: none, and X-Forwarded-For is never read.
+   */
+  trustProxy?: number | false;
+};
+
+/** The middleware, with the limiter behind it for `peek` and `reset`. */
+export type RateLimitMiddleware<E extends Env = AnyEnv> = MiddlewareHandler<E> & { readonly limiter: RateLimiter };
+
+/**
+ * Token-bucket rate limiting for Hono 4, as middleware: app-wide with `app.use`, or on a route.
+ * Over the limit, the request gets 429, `Retry-After`, the RateLimit header fields and an
+ * `application/problem+json` body, and the handlers after it do not run. Allowed responses
+ * carry the RateLimit fields.
+ *
+ * @example
+ * app.use(rateLimit({ max: 100, window: '1m' }));
+ * app.post('/login', rateLimit({ max: 5, window: '15m', name: 'login' }), login);
+ */
+export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>): RateLimitMiddleware<E> {
+  const opts = assertOptionsObject(options, 'rateLimit');
+  const addressOf = addressResolver(opts.getConnInfo, opts.trustProxy);
+  delete opts.getConnInfo;
+  delete opts.trustProxy;
+  const reader: RequestReader<Context<E>> = {
+    ip: addressOf,
+    header: (c, name) => c.req.raw.headers.get(name) ?? undefined,
+  };
+  const http = new HttpRateLimiter<Context<E>, RateLimitHandler<E>>(opts as unknown as RateLimitOptions<E>, reader);
+  const { handler } = http;
+
+  const middleware: MiddlewareHandler<E> = async (c, next) => {
+    const outcome: Outcome = await http.handle(c);
+    if (outcome.action === 'next') {
+      await next();
+      // After the handler: its Response may be one it built itself, which headers set on the
+      // context beforehand would not reach. A limiter nearer the handler has set its fields
+      // first (with this one's policy merged in), so only missing fields are added.
+      const response = withHeaders(c.res, outcome.headers);
+      if (response !== c.res) c.res = response;
+      return;
+    }
+    // Set on the context, so a response made through it keeps what earlier middleware (CORS) set.
+    for (const [name, value] of outcome.headers) c.header(name, value);
+    if (handler !== undefined && outcome.status === 429) {
+      return withHeaders(await handler(c, outcome.decision), outcome.headers);
+    }
+    c.header('Content-Type', outcome.contentType);
+    return c.body(outcome.body, outcome.status);
+  };
+  return Object.assign(middleware, { limiter: http.limiter });
+}
