@@ -3,7 +3,8 @@ import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, it } from 'vitest';
 import { clusterClient, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 import { type ClientKind, clientKinds, keysOf } from '../redis/clients.js';
-import { type AppSpec, adapters, type Served } from './adapters.js';
+import { type AppSpec, adapters as listed, type Served } from './adapters.js';
+import { nestAdapters } from './nestjs-adapters.js';
 import { type Context, outageScenarios, scenarios } from './scenarios.js';
 
 /**
@@ -17,6 +18,9 @@ afterEach(async () => {
 
 const client = redis.server ? new Redis(REDIS_URL) : undefined;
 const cluster = redis.clusterNodes.length > 0 ? await clusterClient() : undefined;
+/** The frameworks of frameworks.json, and NestJS on both of its platforms (not in the list yet). */
+const adapters = [...listed, ...nestAdapters];
+
 /** One client of each family (ioredis, node-redis, Valkey GLIDE; one Redis and the Cluster), for the whole file. */
 const redisClients = new Map<ClientKind, RedisClientLike>();
 for (const kind of clientKinds) if (kind.enabled) redisClients.set(kind, await kind.open());

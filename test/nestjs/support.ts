@@ -75,6 +75,7 @@ export async function startNest(
     app,
     url: `http://127.0.0.1:${address.port}`,
     close: async () => {
+      started.splice(started.indexOf(served) >>> 0, 1);
       app.getHttpServer().closeAllConnections?.();
       await app.close();
     },
