@@ -1,9 +1,10 @@
 import Router from '@koa/router';
+import type { RateLimitInfo } from '@tollgate/core';
 import { rateLimit as expressRateLimit } from '@tollgate/express';
 import { rateLimit as fastifyRateLimit, type RouteRateLimitOptions } from '@tollgate/fastify';
 import { rateLimit as koaRateLimit } from '@tollgate/koa';
 import express from 'express';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import Koa from 'koa';
 import { forEachFramework } from '../frameworks.js';
 import { listen } from '../helpers/http.js';
@@ -34,6 +35,41 @@ export interface Adapter {
   serve(spec: AppSpec): Promise<Served>;
 }
 
+/** A decision as a route handler's JSON shows it. */
+export type DecisionView = Pick<
+  RateLimitInfo,
+  'name' | 'allowed' | 'limit' | 'remaining' | 'resetMs' | 'key' | 'cost' | 'mode'
+> & { resetTime: number };
+
+/**
+ * What the route handlers answer: the decision on the request as the framework holds it
+ * (`req.rateLimit`, `ctx.state.rateLimit`, `request.rateLimit`: each adapter's accessor passes
+ * it here). With `x-reset: yes` the handler first resets the request's bucket through it.
+ */
+async function handlerBody(
+  headers: Record<string, unknown>,
+  rateLimit: RateLimitInfo | undefined,
+  rateLimits: Readonly<Record<string, RateLimitInfo>> | undefined,
+) {
+  if (headers['x-reset'] === 'yes') await rateLimit?.reset();
+  const view = (d: RateLimitInfo): DecisionView => ({
+    name: d.name,
+    allowed: d.allowed,
+    limit: d.limit,
+    remaining: d.remaining,
+    resetMs: d.resetMs,
+    resetTime: d.resetTime.getTime(),
+    key: d.key,
+    cost: d.cost,
+    mode: d.mode,
+  });
+  return {
+    ok: true,
+    rateLimit: rateLimit === undefined ? null : view(rateLimit),
+    rateLimits: Object.fromEntries(Object.entries(rateLimits ?? {}).map(([name, d]) => [name, view(d)])),
+  };
+}
+
 /** Every framework in frameworks.json, in its order: a framework in the list needs its app here. */
 export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test/conformance/adapters.ts', {
   express: {
@@ -43,9 +79,9 @@ export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test
       if (trustProxy) app.set('trust proxy', true);
       app.use(expressRateLimit(limit as never));
       if (apiLimit) app.use('/api', expressRateLimit(apiLimit as never));
-      const ok = (_req: express.Request, res: express.Response) => {
+      const ok = async (req: express.Request, res: express.Response) => {
         hits += 1;
-        res.json({ ok: true });
+        res.json(await handlerBody(req.headers, req.rateLimit, req.rateLimits));
       };
       app.get('/', ok);
       app.get('/api/x', ok);
@@ -59,9 +95,9 @@ export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test
       const app = new Koa();
       if (trustProxy) app.proxy = true;
       app.use(koaRateLimit(limit as never));
-      const ok = (ctx: Koa.Context) => {
+      const ok = async (ctx: Koa.Context) => {
         hits += 1;
-        ctx.body = { ok: true };
+        ctx.body = await handlerBody(ctx.headers, ctx.state.rateLimit, ctx.state.rateLimits);
       };
       const root = new Router();
       root.get('/', ok);
@@ -78,9 +114,9 @@ export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test
       let hits = 0;
       const app = Fastify({ trustProxy: trustProxy === true });
       await app.register(fastifyRateLimit, limit as never);
-      const ok = async () => {
+      const ok = async (request: FastifyRequest) => {
         hits += 1;
-        return { ok: true };
+        return handlerBody(request.headers, request.rateLimit, request.rateLimits);
       };
       app.get('/', ok);
       app.get('/api/x', apiLimit ? { config: { rateLimit: apiLimit as RouteRateLimitOptions } } : {}, ok);

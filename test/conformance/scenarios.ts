@@ -1,7 +1,7 @@
 import { ErrorCodes, type Store, TollgateError } from '@tollgate/core';
 import { HttpRateLimiter } from '@tollgate/core/adapter';
 import { expect } from 'vitest';
-import type { Adapter, AnyOptions, AppSpec, Served } from './adapters.js';
+import type { Adapter, AnyOptions, AppSpec, DecisionView, Served } from './adapters.js';
 
 /** What a scenario gets: the adapter under test, a store with a clock it controls, and the store's keys. */
 export interface Context {
@@ -36,6 +36,13 @@ async function times(n: number, served: Served, path = '/', headers: Record<stri
 }
 
 const statuses = (replies: Reply[]) => replies.map((r) => r.status);
+
+/** What the route handler read on the request: `req.rateLimit` and `req.rateLimits` (or the framework's own). */
+interface HandlerView {
+  rateLimit: DecisionView | null;
+  rateLimits: Record<string, DecisionView>;
+}
+const seen = (reply: Reply): HandlerView => JSON.parse(reply.body) as HandlerView;
 
 /** The scenario table every adapter and store must pass. */
 export const scenarios: Scenario[] = [
@@ -202,6 +209,52 @@ export const scenarios: Scenario[] = [
         expect((served as TollgateError).code).toBe(expected.code);
         expect((served as TollgateError).message).toBe(expected.message);
       }
+    },
+  },
+  {
+    name: 'the handler reads the decision on the request, and each stacked limiter by name',
+    async run({ serve, store }) {
+      const shared = store();
+      const app = await serve({
+        limit: { max: 10, window: '1m', name: 'app', store: shared },
+        apiLimit: { max: 3, window: '1m', name: 'api', cost: 2, store: shared },
+      });
+      const api = seen(await get(app, '/api/x'));
+      expect(api.rateLimit).toEqual({
+        name: 'api',
+        allowed: true,
+        limit: 3,
+        remaining: 1,
+        resetMs: 40_000,
+        resetTime: expect.any(Number),
+        key: '127.0.0.1',
+        cost: 2,
+        mode: 'enforce',
+      });
+      expect(Object.keys(api.rateLimits).sort()).toEqual(['api', 'app']);
+      expect(api.rateLimits.api).toEqual(api.rateLimit);
+      expect(api.rateLimits.app).toMatchObject({ name: 'app', limit: 10, remaining: 9, resetMs: 6000, cost: 1 });
+      const root = seen(await get(app, '/'));
+      expect(root.rateLimit).toMatchObject({ name: 'app', remaining: 8 });
+      expect(Object.keys(root.rateLimits)).toEqual(['app']);
+      // resetTime is when the bucket is full again, on the server's clock (the stores' clock is the scenario's).
+      expect(Math.abs((root.rateLimit?.resetTime ?? 0) - Date.now() - 12_000)).toBeLessThan(5_000);
+    },
+  },
+  {
+    name: "reset() on the request's decision refills the bucket that request maps to",
+    async run({ serve, store }) {
+      const app = await serve({ limit: { max: 2, window: '1h', key: 'token', store: store() } });
+      const alice = { authorization: 'Bearer alice-secret-token-0001' };
+      const bob = { authorization: 'Bearer bob-secret-token-0002' };
+      expect(seen(await get(app, '/', bob)).rateLimit?.remaining).toBe(1);
+      expect(seen(await get(app, '/', alice)).rateLimit?.remaining).toBe(1);
+      const last = seen(await get(app, '/', { ...alice, 'x-reset': 'yes' })).rateLimit;
+      expect(last?.remaining).toBe(0);
+      expect(last?.key).not.toContain('alice');
+      // Alice's bucket is full again: two more; Bob's is untouched: one more.
+      expect(statuses(await times(3, app, '/', alice))).toEqual([200, 200, 429]);
+      expect(statuses(await times(2, app, '/', bob))).toEqual([200, 429]);
     },
   },
   {

@@ -9,6 +9,7 @@
  */
 export { type Duration, parseDuration } from './duration.js';
 export { type ErrorCode, ErrorCodes, InvalidOptionError, TollgateError } from './errors.js';
+export type { RateLimitHolder, RateLimitInfo, RateLimitMode } from './http/rate-limit-info.js';
 export type {
   CircuitBreaker,
   CircuitConfig,

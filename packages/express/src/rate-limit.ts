@@ -8,6 +8,7 @@ import {
 } from '@tollgate/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type MaybeRefused, REFUSED } from './refused.js';
+import './request-decision.js';
 
 /** Sends the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (req: Request, res: Response, next: NextFunction, decision: Decision) => unknown;
@@ -18,13 +19,20 @@ export type RateLimitHandler = (req: Request, res: Response, next: NextFunction,
  */
 export type RateLimitOptions = HttpRateLimitOptions<Request, RateLimitHandler>;
 
-/** The middleware, with the limiter behind it for `peek` and `reset`. */
-export type RateLimitMiddleware = RequestHandler & { readonly limiter: RateLimiter };
+/**
+ * The middleware, with the limiter behind it for `peek` and `reset`, and `keyFor(req)`: the key
+ * a request is counted under, for those.
+ */
+export type RateLimitMiddleware = RequestHandler & {
+  readonly limiter: RateLimiter;
+  keyFor(req: Request): Promise<string | undefined>;
+};
 
 const reader: RequestReader<Request> = {
   // Express's own req.ip: `app.set('trust proxy', …)` alone decides whether X-Forwarded-For counts.
   ip: (req) => req.ip,
   header: (req, name) => firstHeader(req.headers, name),
+  holder: (req) => req,
 };
 
 /**
@@ -59,5 +67,5 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     if (!(outcome instanceof Promise)) return respond(req, res, next, outcome);
     outcome.then((o) => respond(req, res, next, o)).catch(next);
   };
-  return Object.assign(middleware, { limiter: http.limiter });
+  return Object.assign(middleware, { limiter: http.limiter, keyFor: (req: Request) => http.keyFor(req) });
 }

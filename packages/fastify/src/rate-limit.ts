@@ -1,4 +1,11 @@
-import { type Decision, type Duration, InvalidOptionError, type Logger, type PolicyOptions } from '@tollgate/core';
+import {
+  type Decision,
+  type Duration,
+  InvalidOptionError,
+  type Logger,
+  type PolicyOptions,
+  type RateLimitInfo,
+} from '@tollgate/core';
 import {
   firstHeader,
   HttpRateLimiter,
@@ -52,12 +59,19 @@ declare module 'fastify' {
      */
     rateLimit?: RouteRateLimitOptions | PartialRouteRateLimitOptions | false;
   }
+  interface FastifyRequest {
+    /** The decision of the last limit this request passed (the route's own, if it has one). */
+    rateLimit?: RateLimitInfo;
+    /** Every limit's decision on this request, by name (a route limit without one: `GET /login`). */
+    rateLimits?: Readonly<Record<string, RateLimitInfo>>;
+  }
 }
 
 const reader: RequestReader<FastifyRequest> = {
   // Fastify's own request.ip: the `trustProxy` server option alone decides.
   ip: (request) => request.ip,
   header: (request, name) => firstHeader(request.headers, name),
+  holder: (request) => request,
 };
 
 const POLICY_FIELDS = ['max', 'window', 'burst', 'policies', 'name'] as const;

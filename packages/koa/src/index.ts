@@ -10,6 +10,7 @@ export {
   MemoryStore,
   RateLimitExceededError,
   RateLimiter,
+  type RateLimitInfo,
   RedisStore,
   TollgateError,
 } from '@tollgate/core';

@@ -8,6 +8,7 @@ import {
 } from '@tollgate/core/adapter';
 import type { Context, Middleware, Next } from 'koa';
 import { type MaybeRefused, REFUSED } from './refused.js';
+import './state-decision.js';
 
 /** Shapes the response for a refused request; the RateLimit and Retry-After headers are already set. */
 export type RateLimitHandler = (ctx: Context, decision: Decision) => unknown;
@@ -18,13 +19,20 @@ export type RateLimitHandler = (ctx: Context, decision: Decision) => unknown;
  */
 export type RateLimitOptions = HttpRateLimitOptions<Context, RateLimitHandler>;
 
-/** The middleware, with the limiter behind it for `peek` and `reset`. */
-export type RateLimitMiddleware = Middleware & { readonly limiter: RateLimiter };
+/**
+ * The middleware, with the limiter behind it for `peek` and `reset`, and `keyFor(ctx)`: the key
+ * a request is counted under, for those.
+ */
+export type RateLimitMiddleware = Middleware & {
+  readonly limiter: RateLimiter;
+  keyFor(ctx: Context): Promise<string | undefined>;
+};
 
 const reader: RequestReader<Context> = {
   // Koa's own ctx.ip: `app.proxy` (and `app.proxyIpHeader`, `app.maxIpsCount`) alone decide trust.
   ip: (ctx) => ctx.ip,
   header: (ctx, name) => firstHeader(ctx.headers, name),
+  holder: (ctx) => ctx.state,
 };
 
 /**
@@ -64,5 +72,5 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     if (outcome instanceof Promise) return outcome.then((o) => respond(ctx, next, o));
     return respond(ctx, next, outcome);
   };
-  return Object.assign(middleware, { limiter: http.limiter });
+  return Object.assign(middleware, { limiter: http.limiter, keyFor: (ctx: Context) => http.keyFor(ctx) });
 }

@@ -16,6 +16,7 @@ import {
   SoloHeaders,
 } from './headers.js';
 import { PROBLEM_CONTENT_TYPE, quotaExceededBody, storeUnavailableBody } from './problem.js';
+import { holdDecision, type RateLimitHolder, RateLimitInfo } from './rate-limit-info.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -41,6 +42,11 @@ export interface RequestReader<Req> {
   ip(req: Req): string | undefined;
   /** A header's value by lower-case name; the first, if repeated. */
   header(req: Req, name: string): string | undefined;
+  /**
+   * Where the route handler finds the decision (`rateLimit`, and `rateLimits` by limiter name):
+   * the request itself, or Koa's `ctx.state`. Without it, the decision is only in the `Outcome`.
+   */
+  holder?(req: Req): RateLimitHolder;
 }
 
 /** How an adapter presents a limiter it named itself, e.g. a Fastify route limit. */
@@ -131,6 +137,8 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly skip: ((req: Req) => MaybePromise<boolean>) | undefined;
   private readonly headerMode: HeaderMode | undefined;
   private readonly names: readonly string[];
+  /** This limiter's name in the request's `rateLimits`. */
+  private readonly displayName: string;
   private readonly solo: SoloHeaders | undefined;
 
   constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>, display?: HttpLimiterDisplay) {
@@ -158,6 +166,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
           : oneOf(headers, 'headers', HEADER_MODES);
     const { policies } = this.limiter;
     const name = display?.policyName === undefined ? this.limiter.name : sfStringContent(display.policyName);
+    this.displayName = name ?? this.limiter.label;
     this.names = policies.map((p) =>
       name === undefined ? p.label : policies.length === 1 ? name : `${name}.${p.label}`,
     );
@@ -196,19 +205,44 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     if (typeof key !== 'string' || key.length === 0) {
       throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: the `key` function must return a non-empty string');
     }
-    if (typeof this.cost === 'number') return this.decided(req, this.limiter.decide(key, this.cost));
+    if (typeof this.cost === 'number') return this.decided(req, key, this.cost, this.limiter.decide(key, this.cost));
     const cost = this.cost(req);
-    if (isPromiseLike(cost)) return Promise.resolve(cost).then((c) => this.decided(req, this.limiter.decide(key, c)));
-    return this.decided(req, this.limiter.decide(key, cost));
+    if (isPromiseLike(cost)) {
+      return Promise.resolve(cost).then((c) => this.decided(req, key, c, this.limiter.decide(key, c)));
+    }
+    return this.decided(req, key, cost, this.limiter.decide(key, cost));
   }
 
-  private decided(req: Req, decision: Decision | Promise<Decision>): Outcome | Promise<Outcome> {
-    if (isPromiseLike(decision)) return Promise.resolve(decision).then((d) => this.outcome(req, d));
-    return this.outcome(req, decision);
+  private decided(
+    req: Req,
+    key: string,
+    cost: number,
+    decision: Decision | Promise<Decision>,
+  ): Outcome | Promise<Outcome> {
+    if (isPromiseLike(decision)) return Promise.resolve(decision).then((d) => this.outcome(req, key, cost, d));
+    return this.outcome(req, key, cost, decision);
   }
 
-  private outcome(req: Req, decision: Decision): Outcome {
+  /**
+   * The key `req` is counted under, as `handle` derives it (`key: 'ip'`, `'token'` or your
+   * function): what `limiter.peek(key)` and `limiter.reset(key)` take. Undefined when a built-in
+   * key finds no client address.
+   */
+  async keyFor(req: Req): Promise<string | undefined> {
+    const key = await this.key(req);
+    if (key === undefined && this.builtInKey) return undefined;
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: the `key` function must return a non-empty string');
+    }
+    return key;
+  }
+
+  private outcome(req: Req, key: string, cost: number, decision: Decision): Outcome {
     annotateRateLimit(decision, this.limiter.label);
+    const holder = this.reader.holder?.(req);
+    if (holder !== undefined) {
+      holdDecision(holder, new RateLimitInfo(decision, this.displayName, key, cost, 'enforce', this.limiter));
+    }
     if (decision.source === 'closed') {
       return {
         action: 'reject',
