@@ -46,7 +46,7 @@ export type DecisionView = Pick<
  * (`req.rateLimit`, `ctx.state.rateLimit`, `request.rateLimit`: each adapter's accessor passes
  * it here). With `x-reset: yes` the handler first resets the request's bucket through it.
  */
-async function handlerBody(
+export async function handlerBody(
   headers: Record<string, unknown>,
   rateLimit: RateLimitInfo | undefined,
   rateLimits: Readonly<Record<string, RateLimitInfo>> | undefined,

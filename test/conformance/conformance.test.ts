@@ -3,8 +3,8 @@ import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, it } from 'vitest';
 import { clusterClient, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 import { type ClientKind, clientKinds, keysOf } from '../redis/clients.js';
-import { type AppSpec, adapters as listed, type Served } from './adapters.js';
-import { nestAdapters } from './nestjs-adapters.js';
+import { type AppSpec, handlerBody, adapters as listed, type Served } from './adapters.js';
+import { nestApp } from './nestjs-adapters.js';
 import { type Context, outageScenarios, scenarios } from './scenarios.js';
 
 /**
@@ -19,7 +19,10 @@ afterEach(async () => {
 const client = redis.server ? new Redis(REDIS_URL) : undefined;
 const cluster = redis.clusterNodes.length > 0 ? await clusterClient() : undefined;
 /** The frameworks of frameworks.json, and NestJS on both of its platforms (not in the list yet). */
-const adapters = [...listed, ...nestAdapters];
+const adapters = [
+  ...listed,
+  ...(['express', 'fastify'] as const).map((p) => ({ name: `nestjs (platform-${p})`, serve: nestApp(p, handlerBody) })),
+];
 
 /** One client of each family (ioredis, node-redis, Valkey GLIDE; one Redis and the Cluster), for the whole file. */
 const redisClients = new Map<ClientKind, RedisClientLike>();

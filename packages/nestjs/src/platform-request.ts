@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { RateLimitInfo } from '@tollgate/core';
 import { firstHeader, type RequestReader } from '@tollgate/core/adapter';
 
 /**
@@ -12,14 +13,20 @@ export interface PlatformRequest {
   readonly ip?: string | undefined;
   readonly method?: string | undefined;
   readonly url?: string | undefined;
+  /** The decision of the last limit this request passed (set by the guard, read in the handler). */
+  rateLimit?: RateLimitInfo | null;
+  /** Every limit's decision on this request, by name: the app-wide one, the controller's, the handler's. */
+  rateLimits?: Record<string, RateLimitInfo> | null;
 }
 
 /**
  * Both platforms resolve `ip` with their own trust-proxy setting (Express: `app.set('trust proxy',
  * …)`; Fastify: the `trustProxy` option of `new FastifyAdapter()`), so neither reads
- * X-Forwarded-For on its own here.
+ * X-Forwarded-For on its own here. The decisions go on the request as `rateLimit` and `rateLimits`.
  */
 export const reader: RequestReader<PlatformRequest> = {
   ip: (request) => request.ip,
   header: (request, name) => firstHeader(request.headers, name),
+  // On the platform's own request object (Express's or Fastify's), which `@Req()` hands the handler.
+  holder: (request) => request,
 };
