@@ -1,4 +1,4 @@
-import { ErrorCodes, type Store, TollgateError } from '@tollgate/core';
+import { ErrorCodes, type RateLimitInfo, type Store, TollgateError } from '@tollgate/core';
 import { HttpRateLimiter } from '@tollgate/core/adapter';
 import { expect } from 'vitest';
 import type { Adapter, AnyOptions, AppSpec, DecisionView, Served } from './adapters.js';
@@ -255,6 +255,67 @@ export const scenarios: Scenario[] = [
       // Alice's bucket is full again: two more; Bob's is untouched: one more.
       expect(statuses(await times(3, app, '/', alice))).toEqual([200, 200, 429]);
       expect(statuses(await times(2, app, '/', bob))).toEqual([200, 429]);
+    },
+  },
+  {
+    name: 'onLimited is called once per refusal with the decision, and never holds the response',
+    async run({ serve, store }) {
+      const calls: Array<Pick<DecisionView, 'name' | 'allowed' | 'remaining' | 'mode'> & { retryAfterMs: number }> = [];
+      const app = await serve({
+        limit: {
+          max: 1,
+          window: '1m',
+          name: 'login',
+          store: store(),
+          onLimited: (req: object, d: RateLimitInfo) => {
+            expect(typeof req).toBe('object');
+            calls.push({
+              name: d.name,
+              allowed: d.allowed,
+              remaining: d.remaining,
+              mode: d.mode,
+              retryAfterMs: d.retryAfterMs,
+            });
+            return new Promise(() => {}); // never settles: the refusal is sent all the same
+          },
+        },
+      });
+      expect(statuses(await times(3, app))).toEqual([200, 429, 429]);
+      expect(calls).toEqual([
+        { name: 'login', allowed: false, remaining: 0, mode: 'enforce', retryAfterMs: 60_000 },
+        { name: 'login', allowed: false, remaining: 0, mode: 'enforce', retryAfterMs: 60_000 },
+      ]);
+      expect(app.hits()).toBe(1);
+    },
+  },
+  {
+    name: 'a hook that throws or rejects is logged through the limiter’s logger, throttled, and the request goes on',
+    async run({ serve, store }) {
+      for (const [i, hook] of [
+        () => {
+          throw new Error('hook bug');
+        },
+        async () => {
+          throw new Error('hook bug');
+        },
+      ].entries()) {
+        const errors: Array<{ fields: Record<string, unknown>; message: string }> = [];
+        const logger = {
+          info() {},
+          warn() {},
+          error: (fields: Record<string, unknown>, message: string) => errors.push({ fields, message }),
+        };
+        const app = await serve({
+          limit: { max: 1, window: '1m', name: `hook-${i}`, store: store(), logger, onLimited: hook },
+        });
+        const replies = await times(4, app);
+        expect(statuses(replies)).toEqual([200, 429, 429, 429]);
+        expect(replies[3]?.headers.get('retry-after')).toBe('60');
+        await new Promise((resolve) => setTimeout(resolve, 20)); // a rejection is logged when it settles
+        expect(errors).toHaveLength(1);
+        expect(errors[0]?.message).toBe('tollgate: the onLimited hook failed; the request went on as decided');
+        expect(errors[0]?.fields).toMatchObject({ hook: 'onLimited', heldBack: 0, err: expect.any(Error) });
+      }
     },
   },
   {

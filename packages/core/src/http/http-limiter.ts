@@ -4,6 +4,7 @@ import { isPromiseLike } from '../limiter/is-promise-like.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction, ownOptions } from '../options/validate.js';
+import { Throttle } from '../stores/throttle.js';
 import { annotateRateLimit } from '../telemetry/rate-limit-span.js';
 import { bearerToken, ipKey, tokenKey } from './client-key.js';
 import {
@@ -34,7 +35,16 @@ export type HttpRateLimitOptions<Req, Handler> = RateLimiterOptions & {
   handler?: Handler;
   /** IPv6 clients are grouped by this prefix length (default 64). */
   ipv6Subnet?: number;
+  /**
+   * Called once per request refused with 429, before the refusal is sent. Not awaited: an async
+   * hook never holds the response. A hook that throws or rejects is logged (at most once a
+   * minute per limiter), never fails the request.
+   */
+  onLimited?: RateLimitHook<Req>;
 };
+
+/** `onLimited(req, decision)`: `decision` is what the handler would read as `req.rateLimit`. */
+export type RateLimitHook<Req> = (req: Req, decision: RateLimitInfo) => unknown;
 
 /** How an adapter reads its framework's request. */
 export interface RequestReader<Req> {
@@ -80,7 +90,11 @@ export type Outcome =
       readonly decision: undefined;
     };
 
-const HTTP_OPTIONS = new Set([...RATE_LIMITER_OPTIONS, 'key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet']);
+const OWN_OPTIONS = ['key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet', 'onLimited'];
+const HTTP_OPTIONS = new Set([...RATE_LIMITER_OPTIONS, ...OWN_OPTIONS]);
+
+/** How often, at most, a failing hook is logged again (per limiter and hook). */
+const HOOK_LOG_MS = 60_000;
 const SKIPPED: Outcome = Object.freeze({ action: 'next', headers: [], decision: undefined });
 
 /** How often, at most, refusals of requests without a client address are logged again. */
@@ -140,15 +154,17 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   /** This limiter's name in the request's `rateLimits`. */
   private readonly displayName: string;
   private readonly solo: SoloHeaders | undefined;
+  private readonly onLimited: RateLimitHook<Req> | undefined;
+  private readonly hookLog = new Throttle(HOOK_LOG_MS);
 
   constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>, display?: HttpLimiterDisplay) {
     // Own properties only (a null-prototype copy): an option the caller did not give is undefined
     // even when Object.prototype has been polluted (`skip`, `cost`, `burst`, ...).
     const opts = assertOptionsObject(options, 'rateLimit');
     assertKnownOptions(opts, HTTP_OPTIONS, 'rateLimit');
-    const { key, cost, skip, headers, handler, ipv6Subnet } = opts;
+    const { key, cost, skip, headers, handler, ipv6Subnet, onLimited } = opts;
     const limiterOptions = ownOptions(opts);
-    for (const option of ['key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet']) delete limiterOptions[option];
+    for (const option of OWN_OPTIONS) delete limiterOptions[option];
     this.limiter = new RateLimiter(limiterOptions as unknown as RateLimiterOptions);
     this.reader = reader;
     this.key = this.parseKey(key, parseSubnet(ipv6Subnet));
@@ -158,6 +174,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     this.cost = parseCost(cost, this.limiter);
     this.skip = optionalFunction(skip, 'skip');
     this.handler = optionalFunction<Handler>(handler, 'handler');
+    this.onLimited = optionalFunction<RateLimitHook<Req>>(onLimited, 'onLimited');
     this.headerMode =
       headers === undefined || headers === true
         ? 'draft-11'
@@ -240,9 +257,13 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private outcome(req: Req, key: string, cost: number, decision: Decision): Outcome {
     annotateRateLimit(decision, this.limiter.label);
     const holder = this.reader.holder?.(req);
-    if (holder !== undefined) {
-      holdDecision(holder, new RateLimitInfo(decision, this.displayName, key, cost, 'enforce', this.limiter));
-    }
+    const refused = !decision.allowed && decision.source !== 'closed';
+    const info =
+      holder !== undefined || (refused && this.onLimited !== undefined)
+        ? new RateLimitInfo(decision, this.displayName, key, cost, 'enforce', this.limiter)
+        : undefined;
+    if (holder !== undefined) holdDecision(holder, info as RateLimitInfo);
+    if (refused && this.onLimited !== undefined) this.callHook('onLimited', this.onLimited, req, info as RateLimitInfo);
     if (decision.source === 'closed') {
       return {
         action: 'reject',
@@ -265,6 +286,28 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
       body: quotaExceededBody(violated, retryAfter),
       decision,
     };
+  }
+
+  /**
+   * Runs an app's hook without letting it touch the request: not awaited, and a throw or a
+   * rejection is logged (throttled, with how many were held back), never passed on.
+   */
+  private callHook(name: string, hook: RateLimitHook<Req>, req: Req, info: RateLimitInfo): void {
+    try {
+      const result = hook(req, info);
+      if (isPromiseLike(result)) Promise.resolve(result).catch((error: unknown) => this.hookFailed(name, error));
+    } catch (error) {
+      this.hookFailed(name, error);
+    }
+  }
+
+  private hookFailed(hook: string, error: unknown): void {
+    const heldBack = this.hookLog.take(hook);
+    if (heldBack === undefined) return;
+    this.logger.error(
+      { limiter: this.limiter.label, hook, err: error, heldBack },
+      `tollgate: the ${hook} hook failed; the request went on as decided`,
+    );
   }
 
   /** Refuses a request with no client address, and says how to fix that: at once, then once a minute. */
