@@ -61,7 +61,7 @@ export class Blocker {
    * is not extended by the hammering it refuses.
    */
   refused(key: string, now: number, decision: Decision, cost: number): boolean {
-    if (isBlocked(decision, cost)) return false;
+    if (isBlocked(decision, cost, this.forMs)) return false;
     let times = this.refusals.get(key);
     if (times === undefined) {
       if (this.refusals.size >= MAX_TRACKED) {
@@ -90,9 +90,10 @@ export class Blocker {
 }
 
 /**
- * Whether a refusal finds the buckets below empty: it waits longer than `cost` tokens take to
- * refill from nothing (a block, or an LLM limiter's settled overdraft).
+ * Whether a refusal finds the client blocked: it waits longer than `cost` tokens take to refill
+ * from nothing by more than half a block. (Not by any margin: a Redis store's waits include its
+ * clock's uncertainty, a round trip or so.)
  */
-function isBlocked(decision: Decision, cost: number): boolean {
-  return decision.policies.some((s) => s.retryAfterMs > Math.ceil(Math.max(cost, 1) / s.policy.ratePerMs) + 1);
+function isBlocked(decision: Decision, cost: number, forMs: number): boolean {
+  return decision.policies.some((s) => s.retryAfterMs > Math.ceil(Math.max(cost, 1) / s.policy.ratePerMs) + forMs / 2);
 }
