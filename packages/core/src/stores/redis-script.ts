@@ -40,9 +40,7 @@ import { scriptSha } from '../digest.js';
  * better clock, would refill from a `since` in the past and get tokens that never existed. Numbers
  * travel as binary doubles: exact, and no `%.17g` formatting or parsing.
  */
-export const BUCKET_SCRIPT = `
-local key = KEYS[1]
-local clock = ARGV[1]
+const DECISION = `local clock = ARGV[1]
 local spec = ARGV[2]
 local argc = #ARGV
 local n = 1
@@ -341,5 +339,51 @@ if corrupt then return { 2, reply } end
 return reply
 `;
 
+/**
+ * One decision over `KEYS[1]`, as described above. (Its text, and so its SHA, is the script's
+ * from before decisions were coalesced: servers that cached it keep answering EVALSHA.)
+ */
+export const BUCKET_SCRIPT = `
+local key = KEYS[1]
+${DECISION}`;
+
 /** SHA-1 of the script, for EVALSHA; pinned in redis-script.test.ts. */
 export const BUCKET_SCRIPT_SHA = scriptSha(BUCKET_SCRIPT);
+
+/**
+ * Many decisions in one script call (see stores/redis-batch.ts). `KEYS[i]` is decision i's key.
+ * ARGV: how many argument lists follow; each list (its length, then the arguments exactly as the
+ * one-decision script takes them); then, per key, the number of its list. Decisions of one limiter
+ * made in the same millisecond share a list, so a call carries little more than its keys. Each
+ * decision runs the very code of that script (the same text, with its key and its list as ARGV),
+ * one after the other, so a key named twice sees the first decision's write; the whole call is
+ * atomic, so each of its decisions is. Returns one reply per key, each what the one-decision script
+ * would have returned, or `{ 3, message }` for a decision that raised an error (caught, so that one
+ * fails alone, as it would have alone). On a Cluster every key of one call is in one slot. The
+ * server's TIME is never asked here: a decision that reads it goes alone through BUCKET_SCRIPT, so
+ * TIME never follows a write in one script.
+ */
+export const BATCH_SCRIPT = `
+local function decision(key, ARGV)
+${DECISION}end
+local lists = {}
+local a = 1
+for l = 1, tonumber(ARGV[1]) do
+  local count = tonumber(ARGV[a + 1])
+  lists[l] = { unpack(ARGV, a + 2, a + 1 + count) }
+  a = a + 1 + count
+end
+local replies = {}
+for i = 1, #KEYS do
+  local ok, reply = pcall(decision, KEYS[i], lists[tonumber(ARGV[a + i])])
+  if not ok then
+    if type(reply) == 'table' then reply = reply.err end
+    reply = { 3, tostring(reply) }
+  end
+  replies[i] = reply
+end
+return replies
+`;
+
+/** SHA-1 of the batch script, for EVALSHA; pinned in redis-script.test.ts. */
+export const BATCH_SCRIPT_SHA = scriptSha(BATCH_SCRIPT);

@@ -5,6 +5,7 @@ import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } fro
 import { withDeadline } from './deadline.js';
 import { DenialCache } from './denial-cache.js';
 import { luaNumber } from './lua-number.js';
+import { batcherOf } from './redis-batch.js';
 import { type RedisClientLike, type RedisConnection, redisConnection, runScript } from './redis-clients/index.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './redis-script.js';
 import { redisTrouble } from './redis-trouble.js';
@@ -61,13 +62,20 @@ export interface RedisStoreOptions {
    * `peek`, `adjust`, `close`, …) too. A client's failure rejects with `STORE_UNAVAILABLE`.
    */
   timeoutMs?: number;
+  /**
+   * Coalesces consumes (default on): those made in one turn of the event loop on one client go to
+   * Redis as one script call per group of up to 64 (on a Cluster, per hash slot), each decision
+   * still atomic and exact; a lone one goes out at once, as its own call. `false` sends one script
+   * call per decision. See docs/redis.md.
+   */
+  coalesce?: boolean;
 }
 
 /** A kind of trouble (a connection failing, Pub/Sub refused) is logged at most once in this long. */
 const LOG_INTERVAL_MS = 30_000;
 /** The default of `timeoutMs`. */
 const DEFAULT_TIMEOUT_MS = 1000;
-const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache', 'timeoutMs']);
+const KNOWN = new Set(['client', 'url', 'now', 'logger', 'denialCache', 'timeoutMs', 'coalesce']);
 const ACCEPTED_CLIENTS =
   'accepted: an ioredis Redis or Cluster, a node-redis client or cluster, a Valkey GLIDE client, or a RedisConnection';
 /** Connections whose store said once that they carry no denial cache. */
@@ -111,6 +119,7 @@ export class RedisStore implements Store {
   private readonly throttle = new Throttle(LOG_INTERVAL_MS);
   private readonly encoded = new WeakMap<readonly BucketSpec[], Encoded>();
   private readonly denials: DenialCache | undefined;
+  private readonly coalesce: boolean;
   /** The reset subscription, shared with every store on the same client. */
   private resets: ResetChannel | undefined;
   private leaveResets: (() => void) | undefined;
@@ -122,7 +131,7 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     const opts = assertOptionsObject(options, 'RedisStore');
     assertKnownOptions(opts, KNOWN, 'RedisStore');
-    const { client, url, now, logger, denialCache, timeoutMs } = opts;
+    const { client, url, now, logger, denialCache, timeoutMs, coalesce } = opts;
     if ((client === undefined) === (url === undefined)) {
       throw new InvalidOptionError(
         'client',
@@ -151,6 +160,10 @@ export class RedisStore implements Store {
     this.logger = (logger as Logger | undefined) ?? consoleLogger;
     this.denials = parseDenialCache(denialCache);
     this.timeoutMs = timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : timerMs(timeoutMs, 'timeoutMs');
+    if (coalesce !== undefined && typeof coalesce !== 'boolean') {
+      throw new InvalidOptionError('coalesce', coalesce, 'accepted: true or false');
+    }
+    this.coalesce = coalesce !== false;
   }
 
   /**
@@ -203,6 +216,8 @@ export class RedisStore implements Store {
     // A refusal already on its way back describes the bucket before the deletion: not kept.
     this.resets?.invalidate();
     this.denials?.delete(key);
+    // Consumes made before this reset are decided before it.
+    if (this.coalesce) batcherOf(conn).flushNow();
     await conn.del(key);
     this.denials?.delete(key);
     await announceReset(conn, key);
@@ -266,7 +281,16 @@ export class RedisStore implements Store {
     const generation = this.resets?.generation;
     const timed = this.now === undefined && !this.appClock && this.clock.takeSync(sentAt);
     const args = this.args(mode, buckets, values, timed, sentAt);
-    let reply = await runScript(conn, BUCKET, [key], args);
+    // A consume is coalesced with others; one that reads the server's TIME goes alone, so TIME
+    // never follows another decision's write in one script. Whatever goes alone goes after the
+    // consumes made before it, so the commands of one process reach Redis in the order made.
+    let reply: unknown;
+    if (!this.coalesce) reply = await runScript(conn, BUCKET, [key], args);
+    else if (mode === 'c' && !timed) reply = await batcherOf(conn).submit(key, args);
+    else {
+      batcherOf(conn).flushNow();
+      reply = await runScript(conn, BUCKET, [key], args);
+    }
     if (Array.isArray(reply) && reply[0] === -1) {
       // The server forbids TIME in scripts: from now on the app servers' clocks decide.
       if (!this.appClock) {

@@ -12,6 +12,11 @@ import type { RedisSubscriberLike } from '../reset-channel.js';
 export interface RedisConnection {
   /** The client family, for log lines: `'ioredis'`, `'node-redis'`, `'valkey-glide'`. */
   readonly family: string;
+  /**
+   * False when every key lives on one server, so decisions over any keys can share one script
+   * call; true (or absent: not known) for a cluster, where they share a call only within a slot.
+   */
+  readonly cluster?: boolean;
   /** EVALSHA: runs a script the server has cached. Rejects with a `NOSCRIPT` error if it has not. */
   evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** EVAL: runs a script sent in full (after a NOSCRIPT reply; the server then caches it). */

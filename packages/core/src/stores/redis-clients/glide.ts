@@ -34,6 +34,8 @@ export function glideConnection(client: GlideClientLike): RedisConnection {
     send(keys[0], [command, body, String(keys.length), ...keys, ...args]);
   return {
     family: 'valkey-glide',
+    // Only a GlideClusterClient routes functions by node.
+    cluster: typeof (client as { fcallWithRoute?: unknown }).fcallWithRoute === 'function',
     evalsha: (sha, keys, args) => script('EVALSHA', sha, keys, args),
     eval: (source, keys, args) => script('EVAL', source, keys, args),
     del: async (key) => Number(await send(key, ['DEL', key])),

@@ -58,6 +58,7 @@ export function ioredisConnection(client: IoredisClientLike): RedisConnection {
     client.duplicate === undefined && client.nodes === undefined ? undefined : () => subscriberFor(client);
   return {
     family: 'ioredis',
+    cluster: client.isCluster === true,
     evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
     eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
     del: (key) => client.del(key),

@@ -82,6 +82,7 @@ export function nodeRedisConnection(client: NodeRedisClientLike | NodeRedisClust
     send(keys[0], [command, body, String(keys.length), ...keys, ...args]);
   return {
     family: 'node-redis',
+    cluster,
     evalsha: (sha, keys, args) => script('EVALSHA', sha, keys, args),
     eval: (source, keys, args) => script('EVAL', source, keys, args),
     del: async (key) => Number(await send(key, ['DEL', key])),
