@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { ErrorCodes, RateLimitExceededError, TollgateError } from '@tollgate/core';
+import { ErrorCodes, RateLimitExceededError, register, TollgateError } from '@tollgate/core';
 import { type ClaudeRateLimiter, PRICES_AS_OF, SpendCapError, type UsageStats } from '@tollgate/llm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeClaude, reply } from '../helpers/fake-claude.js';
@@ -25,7 +25,7 @@ const USAGE_TOKENS = { input: 1_234, cacheWrite5m: 2_000, cacheWrite1h: 3_000, c
 const NO_TOKENS = { input: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0, output: 0 };
 
 /** Limits roomy enough that only what a test sets up can refuse a call. */
-const ROOMY = { rpm: 1_000, itpm: 1_000_000, otpm: 1_000_000 };
+const ROOMY = { rpm: 1_000, itpm: 1_000_000, otpm: 1_000_000, burst: { rpm: 1_000 } };
 
 /** Admits calls until the limiter refuses one; how many it admitted (reservations are kept, never settled). */
 async function admitted(
@@ -42,6 +42,16 @@ async function admitted(
     }
   }
   throw new Error('the limiter never refused');
+}
+
+/** tollgate_claude_calls_total{model, outcome} now. */
+async function callsMetric(model: string, outcome: string): Promise<number> {
+  const metric = register.getSingleMetric('tollgate_claude_calls_total');
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  return values
+    .filter((v) => v.labels.model === model && v.labels.outcome === outcome)
+    .reduce((n, v) => n + v.value, 0);
 }
 
 /** Stats of the only model in the ledger, for the one day of today. */
@@ -84,6 +94,7 @@ for (const backend of all) {
         const stats = await claude.getUsageStats({ days: 2 });
         const usage = {
           calls: 1,
+          attempts: 1,
           errors: 0,
           unpricedCalls: 0,
           costMicros: USAGE_MICROS,
@@ -99,6 +110,7 @@ for (const backend of all) {
             {
               date: yesterday,
               calls: 0,
+              attempts: 0,
               errors: 0,
               unpricedCalls: 0,
               costMicros: 0,
@@ -128,6 +140,7 @@ for (const backend of all) {
         expect(stats.models).toEqual({
           [SONNET]: {
             calls: 2,
+            attempts: 2,
             errors: 0,
             unpricedCalls: 0,
             costMicros: 39_237,
@@ -136,6 +149,7 @@ for (const backend of all) {
           },
           'claude-haiku-4-5-20251001': {
             calls: 1,
+            attempts: 1,
             errors: 0,
             unpricedCalls: 0,
             costMicros: 11_000,
@@ -185,7 +199,7 @@ for (const backend of all) {
 
     describe('.withResponse(): the buckets follow the server, downwards only', () => {
       // ITPM and OTPM limits differ on purpose: see check-limit.test.ts for equal ones.
-      const LIMITS = { [SONNET]: { rpm: 10, itpm: 60_000, otpm: 50_000 } };
+      const LIMITS = { [SONNET]: { rpm: 10, itpm: 60_000, otpm: 50_000, burst: { rpm: 10 } } };
       const tiny = { inputTokens: 1, maxTokens: 1 };
 
       it('returns { data, response } and records its usage', async () => {
@@ -266,10 +280,11 @@ for (const backend of all) {
         expect(message.usage.output_tokens).toBe(567);
         expect(fake.calls).toBe(2);
         expect(timers.mock.calls.map((c) => c[1])).toContain(1_000);
-        // Each attempt is a call in the ledger; the failed one is an error with no tokens.
+        // One call of two attempts: the retried 429 is an attempt, not a call nor an error.
         expect(await claude.getUsageStats({ days: 1 })).toMatchObject({
-          calls: 2,
-          errors: 1,
+          calls: 1,
+          attempts: 2,
+          errors: 0,
           costMicros: USAGE_MICROS,
           tokens: USAGE_TOKENS,
         });
@@ -293,17 +308,31 @@ for (const backend of all) {
         expect(fake.calls).toBe(2);
       });
 
-      it('529 overloaded is retried with backoff until it succeeds', async () => {
-        const timers = vi.spyOn(globalThis, 'setTimeout');
+      it('529, 429, 200: one call of 3 attempts, 2 retried errors, one success in the metric (was: 3 calls, 2 errors)', async () => {
         const claude = backend.make({ limits: { '*': ROOMY }, retry: { baseMs: 1, capMs: 4 } });
-        fake.enqueue(reply.overloaded(), reply.overloaded(), reply.ok(USAGE));
+        const success = await callsMetric(SONNET, 'success');
+        const error = await callsMetric(SONNET, 'error');
+        fake.enqueue(reply.overloaded(), reply.rateLimited({ retryAfterMs: 1 }), reply.ok(USAGE));
         const message = await claude.run(SONNET, params(), (p) => anthropic.messages.create(p));
         expect(message.type).toBe('message');
         expect(fake.calls).toBe(3);
-        // Full jitter: attempt 0 waits in [0, 1), attempt 1 in [0, 2) ms (floored).
-        const backoffs = timers.mock.calls.map((c) => c[1]).filter((ms) => ms === 0 || ms === 1);
-        expect(backoffs.length).toBeGreaterThanOrEqual(2);
-        expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 3, errors: 2 });
+        const stats = await claude.getUsageStats({ days: 1 });
+        expect(stats).toMatchObject({ calls: 1, attempts: 3, errors: 0, costMicros: USAGE_MICROS });
+        expect(stats.attempts - stats.calls).toBe(2);
+        expect(await callsMetric(SONNET, 'success')).toBe(success + 1);
+        expect(await callsMetric(SONNET, 'error')).toBe(error);
+      });
+
+      it('529 backoff waits as the SDK does: 0.5 s then 1 s, less at most 25% (was: full jitter, gaps of 98 ms)', async () => {
+        const claude = backend.make({ limits: { '*': ROOMY } });
+        fake.enqueue(reply.overloaded(), reply.overloaded(), reply.ok(USAGE));
+        await claude.run(SONNET, params(), (p) => anthropic.messages.create(p));
+        const at = fake.messages().map((r) => r.at);
+        expect(at).toHaveLength(3);
+        const gaps = [(at[1] as number) - (at[0] as number), (at[2] as number) - (at[1] as number)];
+        // Timers may fire late, never early: the lower bounds are what the SDK guarantees.
+        expect(gaps[0]).toBeGreaterThanOrEqual(375);
+        expect(gaps[1]).toBeGreaterThanOrEqual(750);
       });
 
       it.each([408, 409, 500, 502, 503, 504])('%i is retried', async (status) => {
@@ -352,7 +381,7 @@ for (const backend of all) {
         const error = await rejection(claude.run(SONNET, params(), (p) => anthropic.messages.create(p)));
         expect(error.status).toBe(529);
         expect(fake.calls).toBe(3);
-        expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 3, errors: 3 });
+        expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 1, attempts: 3, errors: 1 });
       });
 
       it('maxRetries: 0 makes one call', async () => {
@@ -364,7 +393,7 @@ for (const backend of all) {
 
       it('a failed attempt gives its reserved tokens back (only the request is spent)', async () => {
         const claude = backend.make({
-          limits: { [SONNET]: { rpm: 10, itpm: 60_000, otpm: 50_000 } },
+          limits: { [SONNET]: { rpm: 10, itpm: 60_000, otpm: 50_000, burst: { rpm: 10 } } },
           retry: { maxRetries: 0 },
         });
         fake.enqueue(reply.status(500));
@@ -414,7 +443,7 @@ for (const backend of all) {
     });
 
     describe('ramp 429', () => {
-      const LIMITS = { [SONNET]: { rpm: 20, itpm: 600_000, otpm: 600_000 } };
+      const LIMITS = { [SONNET]: { rpm: 20, itpm: 600_000, otpm: 600_000, burst: { rpm: 20 } } };
       const tiny = { inputTokens: 1, maxTokens: 1 };
 
       it('is retried after its retry-after, then succeeds', async () => {
@@ -424,15 +453,17 @@ for (const backend of all) {
         expect(message.usage.input_tokens).toBe(1_234);
         expect(fake.calls).toBe(2);
         expect(await claude.getUsageStats({ days: 1 })).toMatchObject({
-          calls: 2,
-          errors: 1,
+          calls: 1,
+          attempts: 2,
+          errors: 0,
           costMicros: USAGE_MICROS,
         });
       });
 
       it('halves the admission rate: each call then costs two requests', async () => {
-        const claude = backend.make({ limits: LIMITS });
-        fake.enqueue(reply.ramp({ retryAfterMs: 5 }), reply.ok());
+        // No retry-after: a 429 that gives one also pauses the whole family (family-pause.test.ts).
+        const claude = backend.make({ limits: LIMITS, retry: { baseMs: 1, capMs: 1 } });
+        fake.enqueue(reply.ramp(), reply.ok());
         await claude.run(SONNET, params(), (p) => anthropic.messages.create(p));
         // 20 − 1 (the ramped attempt) − ~2 (the retry, at half rate) ≈ 17 left, at ~2 per call.
         expect(await admitted(claude, SONNET, tiny)).toBe(8);
@@ -440,14 +471,14 @@ for (const backend of all) {
 
       it('without a ramp the same budget admits twice as many (control)', async () => {
         const claude = backend.make({ limits: LIMITS, retry: { baseMs: 1, capMs: 1 } });
-        fake.enqueue(reply.rateLimited({ retryAfterMs: 5 }), reply.ok());
+        fake.enqueue(reply.rateLimited(), reply.ok());
         await claude.run(SONNET, params(), (p) => anthropic.messages.create(p));
         expect(await admitted(claude, SONNET, tiny)).toBe(18);
       });
 
       it('recovers to the full rate after rampRecoveryMs', async () => {
-        const claude = backend.make({ limits: LIMITS, rampRecoveryMs: 200 });
-        fake.enqueue(reply.ramp({ retryAfterMs: 5 }), reply.ok());
+        const claude = backend.make({ limits: LIMITS, rampRecoveryMs: 200, retry: { baseMs: 1, capMs: 1 } });
+        fake.enqueue(reply.ramp(), reply.ok());
         await claude.run(SONNET, params(), (p) => anthropic.messages.create(p));
         await new Promise((r) => setTimeout(r, 250));
         expect(await admitted(claude, SONNET, tiny)).toBeGreaterThanOrEqual(17);
@@ -514,6 +545,7 @@ for (const backend of all) {
         const stats = await claude.getUsageStats({ days: 1 });
         expect(modelStats(stats, SONNET)).toEqual({
           calls: 2,
+          attempts: 2,
           errors: 0,
           unpricedCalls: 0,
           costMicros: 2 * USAGE_MICROS,
@@ -526,6 +558,17 @@ for (const backend of all) {
             output: 1_134,
           },
         });
+      });
+
+      it('a call recorded by hand counts in tollgate_claude_calls_total (was: invisible to the error ratio)', async () => {
+        const claude = backend.make();
+        const success = await callsMetric(SONNET, 'success');
+        const error = await callsMetric(SONNET, 'error');
+        await claude.recordUsage(SONNET, USAGE);
+        await claude.recordUsage(SONNET, { input_tokens: 0, output_tokens: 0 }, { success: false, attempts: 3 });
+        expect(await callsMetric(SONNET, 'success')).toBe(success + 1);
+        expect(await callsMetric(SONNET, 'error')).toBe(error + 1);
+        expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 2, attempts: 4, errors: 1 });
       });
 
       it('success: false counts an error', async () => {

@@ -21,6 +21,13 @@ export interface Failure {
 }
 
 const SPEND_CAPS = new Set(['enforced_spend_limit_reached', 'contract_spend_limit_reached']);
+/** Error event types a stream may send in place of an HTTP status, as their statuses would be classified. */
+const STREAM_ERROR_KINDS: Readonly<Record<string, FailureKind>> = Object.assign(Object.create(null), {
+  overloaded_error: 'overloaded',
+  api_error: 'server',
+  rate_limit_error: 'rate',
+  timeout_error: 'timeout',
+});
 
 type HeaderSource = { get(name: string): string | null } | Record<string, unknown> | undefined;
 
@@ -54,13 +61,16 @@ export function classifyFailure(error: unknown): Failure {
   const e = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
   const status = typeof e.status === 'number' ? e.status : undefined;
   const headers = e.headers as HeaderSource;
-  const body = e.error as { error?: { details?: { error_code?: unknown } } } | undefined;
+  const body = e.error as { error?: { type?: unknown; details?: { error_code?: unknown } } } | undefined;
   const code = typeof e.errorCode === 'string' ? e.errorCode : body?.error?.details?.error_code;
   const errorCode = typeof code === 'string' ? code : undefined;
   const requestId = typeof e.requestID === 'string' ? e.requestID : headerValue(headers, 'request-id');
 
+  // A stream's `event: error` has no HTTP status (the response was a 200): its body's type says it.
+  const streamed = status === undefined ? STREAM_ERROR_KINDS[String(body?.error?.type)] : undefined;
   let kind: FailureKind;
-  if (status === undefined) kind = isConnectionError(e) ? 'connection' : 'client';
+  if (streamed !== undefined) kind = streamed;
+  else if (status === undefined) kind = isConnectionError(e) ? 'connection' : 'client';
   else if (status === 429)
     kind = errorCode && SPEND_CAPS.has(errorCode) ? 'spend-cap' : errorCode === 'ramp_limit_exceeded' ? 'ramp' : 'rate';
   else if (status === 529) kind = 'overloaded';
