@@ -1,5 +1,6 @@
 // A stand-in for the Claude Messages API, so the proxy runs with no key and no network: it
-// answers POST /v1/messages with a realistic message, usage block and rate-limit headers.
+// answers POST /v1/messages with a realistic message, usage block and rate-limit headers
+// (as server-sent events when the request says `"stream": true`).
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -20,7 +21,7 @@ export async function startFakeClaudeApi({ port = 0 } = {}) {
       const output = Math.min(body.max_tokens ?? 256, 42);
       const requestId = `req_${randomUUID().replaceAll('-', '')}`;
       res.writeHead(200, {
-        'content-type': 'application/json',
+        'content-type': body.stream === true ? 'text/event-stream' : 'application/json',
         'request-id': requestId,
         'anthropic-ratelimit-requests-limit': '50',
         'anthropic-ratelimit-requests-remaining': '49',
@@ -29,24 +30,44 @@ export async function startFakeClaudeApi({ port = 0 } = {}) {
         'anthropic-ratelimit-output-tokens-limit': '8000',
         'anthropic-ratelimit-output-tokens-remaining': '8000',
       });
-      res.end(
-        JSON.stringify({
-          id: `msg_${randomUUID().replaceAll('-', '')}`,
-          type: 'message',
-          role: 'assistant',
-          model: body.model,
-          content: [{ type: 'text', text: 'Hello from the fake Claude API.' }],
-          stop_reason: 'end_turn',
-          stop_sequence: null,
-          usage: {
-            input_tokens: input,
-            output_tokens: output,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
-            cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
-          },
-        }),
-      );
+      const text = 'Hello from the fake Claude API.';
+      const message = {
+        id: `msg_${randomUUID().replaceAll('-', '')}`,
+        type: 'message',
+        role: 'assistant',
+        model: body.model,
+        content: [{ type: 'text', text }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: {
+          input_tokens: input,
+          output_tokens: output,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+        },
+      };
+      if (body.stream !== true) {
+        res.end(JSON.stringify(message));
+        return;
+      }
+      // As the API streams: message_start (input usage), the text, message_delta (output usage).
+      const events = [
+        {
+          type: 'message_start',
+          message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } },
+        },
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } },
+        { type: 'content_block_stop', index: 0 },
+        {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: output },
+        },
+        { type: 'message_stop' },
+      ];
+      res.end(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
     });
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -34,4 +34,70 @@ describe('examples/llm-proxy against the fake Claude API, with no key', async ()
     expect(metrics).toContain('tollgate_claude_calls_total{model="claude-sonnet-5",outcome="success"} 1');
     expect(metrics).toContain(`tollgate_claude_tokens_total{model="claude-sonnet-5",type="output"} ${output}`);
   });
+
+  it('passes a streamed request through as server-sent events, limited and recorded', async () => {
+    const res = await fetch(`${proxy.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo' },
+      body: JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 256,
+        stream: true,
+        messages: [{ role: 'user', content: 'Hello, streamed' }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await res.text();
+    const events = [...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+    expect(events).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    const data = [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1] as string));
+    const input = data[0].message.usage.input_tokens as number;
+    const output = data[4].usage.output_tokens as number;
+    // The limiter settles the stream once it is over; the answer's end came just before.
+    await expect
+      .poll(async () => {
+        const usage = (await (await fetch(`${proxy.url}/usage?days=1`)).json()) as {
+          models: Record<string, { calls: number; tokens: { input: number; output: number } }>;
+        };
+        return usage.models['claude-haiku-4-5'];
+      })
+      .toMatchObject({ calls: 1, tokens: { input, output } });
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    expect(metrics).toContain('tollgate_claude_calls_total{model="claude-haiku-4-5",outcome="success"} 1');
+  });
+
+  it.each([
+    ['no model', { max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }, 'TOLLGATE_INVALID_MODEL'],
+    ['a numeric model', { model: 42, max_tokens: 16, messages: [] }, 'TOLLGATE_INVALID_MODEL'],
+    ['an empty model', { model: '', max_tokens: 16, messages: [] }, 'TOLLGATE_INVALID_MODEL'],
+    ['a body that is not an object', [1, 2], undefined],
+  ])('answers %s with a 400 problem+json (was: a 500 HTML stack)', async (_name, body, code) => {
+    const res = await fetch(`${proxy.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await res.json()) as { status: number; code?: string };
+    expect(problem.status).toBe(400);
+    expect(problem.code).toBe(code);
+  });
+
+  it('answers /usage?days=abc with a 400 problem+json (was: a 500 HTML stack)', async () => {
+    for (const days of ['abc', '0', '99']) {
+      const res = await fetch(`${proxy.url}/usage?days=${days}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toMatchObject({ status: 400, code: 'TOLLGATE_INVALID_OPTION' });
+    }
+  });
 });

@@ -529,6 +529,22 @@ for (const backend of all) {
       });
     });
 
+    describe('bad model ids', () => {
+      it.each([undefined, 42, '', null, { id: 'x' }, 'claude sonnet', 'x'.repeat(65), '__proto__', 'constructor'])(
+        'run(%j) throws TOLLGATE_INVALID_MODEL and calls nothing (was: a TypeError, or recorded as "invalid-model-id")',
+        async (model) => {
+          const claude = backend.make();
+          const error = await rejection(claude.run(model as string, params(), (p) => anthropic.messages.create(p)));
+          expect(error).toBeInstanceOf(TollgateError);
+          expect(error.code).toBe(ErrorCodes.INVALID_MODEL);
+          expect(fake.calls).toBe(0);
+          expect((await rejection(claude.checkLimit(model as string))).code).toBe(ErrorCodes.INVALID_MODEL);
+          expect((await rejection(claude.recordUsage(model as string, USAGE))).code).toBe(ErrorCodes.INVALID_MODEL);
+          expect((await claude.getUsageStats({ days: 1 })).calls).toBe(0);
+        },
+      );
+    });
+
     describe('recordUsage', () => {
       it('returns the cost in USD and prices batch calls at half', async () => {
         const claude = backend.make();
