@@ -94,13 +94,15 @@ describe.skipIf(!redis.server)('the Claude usage ledger in Redis', () => {
     expect(await client.hget(`${prefix}:llm:{usage:${today()}}`, 'claude-sonnet-4-5:calls')).toBe('1');
   });
 
-  it('an invalid model id is stored under a placeholder, never as a raw key fragment', async () => {
+  it('an invalid model id is refused (TOLLGATE_INVALID_MODEL), never a raw key fragment nor a placeholder', async () => {
     const prefix = uniquePrefix('ledger-model');
     const claude = make(prefix);
-    await claude.recordUsage('claude:evil model}{', usage);
-    const stats = await claude.getUsageStats({ days: 1 });
-    expect(Object.keys(stats.models)).toEqual(['invalid-model-id']);
-    expect(stats.unpricedCalls).toBe(1);
+    const refused = await Promise.resolve()
+      .then(() => claude.recordUsage('claude:evil model}{', usage))
+      .catch((error: { code?: string }) => error);
+    expect(refused).toMatchObject({ code: ErrorCodes.INVALID_MODEL });
+    expect(await client.keys(`${prefix}:*`)).toEqual([]);
+    expect(await claude.getUsageStats({ days: 1 })).toMatchObject({ calls: 0, models: {} });
   });
 });
 
@@ -143,7 +145,9 @@ for (const kind of clientKinds) {
       const prefix = uniquePrefix('budget-client');
       const logger = collectingLogger().logger;
       // Worst case per call: 100 input × 3 + 500 max_tokens × 15 = 7,800 µ$; the cap lets one through.
-      const options = { prefix, logger, budgets: { daily: 0.01 } };
+      // Room for every request at once (the default RPM bucket holds one second's worth): only the budget refuses.
+      const limits = { '*': { rpm: 6_000, itpm: 1_000_000, otpm: 1_000_000 } };
+      const options = { prefix, logger, limits, budgets: { daily: 0.01 } };
       const mine = new ClaudeRateLimiter({ redis: client, ...options });
       const theirs = new ClaudeRateLimiter({ redis: ioredis, ...options });
       const call = { inputTokens: 100, maxTokens: 500, waitMs: 0 };

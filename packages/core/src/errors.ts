@@ -35,6 +35,8 @@ export const ErrorCodes = {
   SPEND_CAP_REACHED: 'TOLLGATE_SPEND_CAP_REACHED',
   /** A daily or monthly spend budget set on ClaudeRateLimiter has no room for the call. */
   BUDGET_EXCEEDED: 'TOLLGATE_BUDGET_EXCEEDED',
+  /** A Claude model id that is not a non-empty string of letters, digits, `.`, `_` and `-` (at most 64). */
+  INVALID_MODEL: 'TOLLGATE_INVALID_MODEL',
 } as const;
 
 /** One of the `ErrorCodes` values, e.g. `'TOLLGATE_RATE_LIMITED'`. */

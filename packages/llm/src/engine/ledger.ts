@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, type RedisConnection, TollgateError } from '@tollgate/core';
 import { runScript } from '@tollgate/core/adapter';
-import { LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
+import { isSafeRecordKey, LEDGER_SCRIPT, LEDGER_SCRIPT_SHA } from './ledger-script.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
 import { TOKEN_KINDS, type TokenCounts } from './tokens.js';
 
@@ -18,12 +18,23 @@ export interface UsageEntry {
   readonly micros: number;
   readonly priced: boolean;
   readonly success: boolean;
+  /** HTTP attempts the call took (default 1). */
+  readonly attempts?: number | undefined;
   /** The provider's `request-id`: a call recorded twice with one id counts once. */
   readonly requestId?: string | undefined;
 }
 
-/** Per-model counters of one day: `calls`, `errors`, `unpriced`, `costMicros` and each token kind. */
+/**
+ * Per-model counters of one day: `calls`, `errors`, `unpriced`, `costMicros` and each token kind.
+ * Both levels are prototype-free (`Object.create(null)`), so no model id or counter name can
+ * reach `Object.prototype`; make new ones with `prototypeFree()`.
+ */
 export type DayCounters = Record<string, Record<string, number>>;
+
+/** An empty prototype-free record, for ledger counters keyed by model ids and counter names. */
+export function prototypeFree<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 
 /** Where usage is kept; every `record` is atomic and idempotent per request id. */
 export interface UsageLedger {
@@ -33,11 +44,13 @@ export interface UsageLedger {
   read(days: readonly string[]): Promise<Map<string, DayCounters>>;
 }
 
-export const LEDGER_FIELDS = ['calls', 'errors', 'unpriced', 'costMicros', ...TOKEN_KINDS] as const;
+export const LEDGER_FIELDS = ['calls', 'retried', 'errors', 'unpriced', 'costMicros', ...TOKEN_KINDS] as const;
 
 function increments(entry: UsageEntry): [string, number][] {
   const out: [string, number][] = [
     ['calls', 1],
+    // Attempts beyond the first (errors that were retried); a call of one attempt writes none.
+    ['retried', (entry.attempts ?? 1) - 1],
     ['errors', entry.success ? 0 : 1],
     ['unpriced', entry.priced ? 0 : 1],
     ['costMicros', entry.micros],
@@ -57,23 +70,26 @@ export class MemoryLedger implements UsageLedger {
   private readonly seen = new Map<string, Set<string>>();
 
   async record(entry: UsageEntry): Promise<boolean> {
+    // Before the request id is marked: a refused entry leaves nothing behind.
+    checkEntry(entry);
     if (entry.requestId !== undefined) {
       const ids = this.seen.get(entry.day) ?? new Set<string>();
       this.seen.set(entry.day, ids);
       if (ids.has(entry.requestId)) return false;
       ids.add(entry.requestId);
     }
-    const day = this.days.get(entry.day) ?? {};
+    const day = this.days.get(entry.day) ?? prototypeFree<Record<string, number>>();
     this.days.set(entry.day, day);
-    day[entry.model] ??= {};
-    const counters = day[entry.model] as Record<string, number>;
-    for (const [field, n] of increments(entry)) counters[field] = (counters[field] ?? 0) + n;
+    day[entry.model] ??= prototypeFree<number>();
+    const fields = day[entry.model] as Record<string, number>;
+    for (const [field, n] of increments(entry)) fields[field] = (fields[field] ?? 0) + n;
     this.prune(entry.day);
     return true;
   }
 
   async read(days: readonly string[]): Promise<Map<string, DayCounters>> {
-    return new Map(days.map((d) => [d, structuredClone(this.days.get(d) ?? {})]));
+    // Copies, prototype-free like the originals (structuredClone would give them a prototype).
+    return new Map(days.map((d) => [d, copyDay(this.days.get(d))]));
   }
 
   private prune(today: string): void {
@@ -116,6 +132,7 @@ export class RedisLedger implements UsageLedger {
   }
 
   private async write(entry: UsageEntry): Promise<boolean> {
+    checkEntry(entry);
     const conn = await this.connection();
     const dayKey = this.dayKey(entry.day);
     const idKey = entry.requestId === undefined ? dayKey : `${dayKey}:req:${digest(entry.requestId)}`;
@@ -130,8 +147,8 @@ export class RedisLedger implements UsageLedger {
     // Sent together (one round trip when pipelined), so 31 days cost one wait, not 31.
     const hashes = await Promise.all(days.map((day) => conn.hgetall(this.dayKey(day))));
     const out = new Map<string, DayCounters>();
-    days.forEach((day, i) => {
-      const counters: DayCounters = {};
+    days.forEach((date, i) => {
+      const day: DayCounters = prototypeFree();
       for (const [field, value] of Object.entries(hashes[i] ?? {})) {
         const at = field.lastIndexOf(':');
         const n = Number(value);
@@ -139,10 +156,12 @@ export class RedisLedger implements UsageLedger {
           throw new TollgateError(ErrorCodes.STORE_PROTOCOL, `Unexpected usage ledger field ${JSON.stringify(field)}`);
         }
         const model = field.slice(0, at);
-        counters[model] ??= {};
-        (counters[model] as Record<string, number>)[field.slice(at + 1)] = n;
+        // A field an older tollgate let in (`__proto__:calls`) is skipped, not read into anything.
+        if (!isSafeRecordKey(model) || !isSafeRecordKey(field.slice(at + 1))) continue;
+        day[model] ??= prototypeFree<number>();
+        (day[model] as Record<string, number>)[field.slice(at + 1)] = n;
       }
-      out.set(day, counters);
+      out.set(date, day);
     });
     return out;
   }
@@ -150,6 +169,34 @@ export class RedisLedger implements UsageLedger {
   private dayKey(day: string): string {
     return `${this.prefix}:llm:{usage:${day}}`;
   }
+}
+
+/**
+ * The checks the ledger script makes, made before anything is written (in memory) or sent (to
+ * Redis): a model id that could stand for an object's own property, or a count that is not a
+ * whole number, would make one counter of the entry go in and the next fail.
+ */
+function checkEntry(entry: UsageEntry): void {
+  if (!/^[^:\s\p{Cc}]{1,128}$/u.test(entry.model) || !isSafeRecordKey(entry.model)) {
+    throw new TollgateError(
+      ErrorCodes.INVALID_MODEL,
+      `tollgate: the ledger refuses the model id ${JSON.stringify(entry.model)}`,
+    );
+  }
+  for (const [field, n] of increments(entry)) {
+    if (!Number.isSafeInteger(n)) {
+      throw new TollgateError(
+        ErrorCodes.INVALID_USAGE,
+        `tollgate: ledger counter ${field} must be a whole number, got ${n}`,
+      );
+    }
+  }
+}
+
+function copyDay(day: DayCounters | undefined): DayCounters {
+  const out: DayCounters = prototypeFree();
+  for (const [model, fields] of Object.entries(day ?? {})) out[model] = Object.assign(prototypeFree<number>(), fields);
+  return out;
 }
 
 /** The ledger script, as the one script runner takes it. */

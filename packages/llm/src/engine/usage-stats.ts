@@ -1,4 +1,4 @@
-import type { DayCounters } from './ledger.js';
+import { type DayCounters, prototypeFree } from './ledger.js';
 import { NO_TOKENS, TOKEN_KINDS, type TokenCounts } from './tokens.js';
 import type { ModelUsage, UsageStats } from './types.js';
 
@@ -9,10 +9,11 @@ export function usageStats(
   pricesAsOf: string,
 ): UsageStats {
   const total = emptyUsage();
-  const models: Record<string, ModelUsage> = {};
+  // Keyed by model id: prototype-free, so no id can reach Object.prototype through them.
+  const models = prototypeFree<ModelUsage>();
   const out: UsageStats['days'] = [];
   for (const date of dates) {
-    const day = { ...emptyUsage(), date, models: {} as Record<string, ModelUsage> };
+    const day = { ...emptyUsage(), date, models: prototypeFree<ModelUsage>() };
     for (const [model, fields] of Object.entries(counters.get(date) ?? {})) {
       const usage = fromCounters(fields);
       day.models[model] = usage;
@@ -27,7 +28,7 @@ export function usageStats(
 }
 
 function emptyUsage(): ModelUsage {
-  return { calls: 0, errors: 0, unpricedCalls: 0, costMicros: 0, costUsd: 0, tokens: { ...NO_TOKENS } };
+  return { calls: 0, attempts: 0, errors: 0, unpricedCalls: 0, costMicros: 0, costUsd: 0, tokens: { ...NO_TOKENS } };
 }
 
 function fromCounters(fields: Record<string, number>): ModelUsage {
@@ -35,6 +36,7 @@ function fromCounters(fields: Record<string, number>): ModelUsage {
   const costMicros = fields.costMicros ?? 0;
   return {
     calls: fields.calls ?? 0,
+    attempts: (fields.calls ?? 0) + (fields.retried ?? 0),
     errors: fields.errors ?? 0,
     unpricedCalls: fields.unpriced ?? 0,
     costMicros,
@@ -45,6 +47,7 @@ function fromCounters(fields: Record<string, number>): ModelUsage {
 
 function addInto(into: ModelUsage, add: ModelUsage): void {
   into.calls += add.calls;
+  into.attempts += add.attempts;
   into.errors += add.errors;
   into.unpricedCalls += add.unpricedCalls;
   into.costMicros += add.costMicros;
