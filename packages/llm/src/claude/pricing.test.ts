@@ -2,7 +2,7 @@ import { ErrorCodes, InvalidOptionError } from '@tollgate/core';
 import { describe, expect, it } from 'vitest';
 import type { TokenCounts } from '../engine/tokens.js';
 import { BATCH_DISCOUNT, DEFAULT_PRICES, PRICES_AS_OF } from './prices.js';
-import { baseModelId, priceCall, priceTable } from './pricing.js';
+import { assumedPrice, baseModelId, budgetMicros, priceCall, priceFamily, priceTable, safeModelId } from './pricing.js';
 
 /** One call used for every model: 1,234 input, 2,000 5-min writes, 3,000 1-h writes, 4,000 reads, 567 output. */
 const CALL: TokenCounts = { input: 1_234, cacheWrite5m: 2_000, cacheWrite1h: 3_000, cacheRead: 4_000, output: 567 };
@@ -173,6 +173,63 @@ describe('model ids', () => {
     expect(priceCall(DEFAULT_PRICES, 'claude-mystery-9', CALL)).toEqual({ micros: 0, priced: false });
     expect(priceCall(DEFAULT_PRICES, 'gpt-4o', CALL)).toEqual({ micros: 0, priced: false });
     expect(priceCall(DEFAULT_PRICES, '', CALL)).toEqual({ micros: 0, priced: false });
+  });
+});
+
+describe('unpriced models: held against budgets at a conservative price (issue 15 defect 8)', () => {
+  it('a model id names its price family by its first word other than claude', () => {
+    expect(priceFamily('claude-sonnet-9')).toBe('sonnet');
+    expect(priceFamily('claude-3-5-haiku-20241022')).toBe('haiku');
+    expect(priceFamily('claude-opus-4-1')).toBe('opus');
+    expect(priceFamily('gpt-4o')).toBe('gpt');
+    expect(priceFamily('42-7')).toBeUndefined();
+  });
+
+  it('is the dearest price of its family, kind by kind', () => {
+    // Sonnet 4.5/4.6 are the dearest Sonnets: 3 / 3.75 / 6 / 0.30 / 15.
+    expect(assumedPrice(DEFAULT_PRICES, 'claude-sonnet-9')).toEqual(DEFAULT_PRICES['claude-sonnet-4-5']);
+    // Opus 4 / 4.1: 15 / 18.75 / 30 / 1.50 / 75.
+    expect(assumedPrice(DEFAULT_PRICES, 'claude-opus-9-1')).toEqual(DEFAULT_PRICES['claude-opus-4-1']);
+    // Haiku 4.5 is dearer than Haiku 5.5's long band (1 vs 0.5 input).
+    expect(assumedPrice(DEFAULT_PRICES, 'claude-haiku-9')).toEqual(DEFAULT_PRICES['claude-haiku-4-5']);
+  });
+
+  it('is the dearest of the whole table, long bands included, for a family the table does not know', () => {
+    const dearest = { input: 15, cacheWrite5m: 18.75, cacheWrite1h: 30, cacheRead: 1.5, output: 75 };
+    expect(assumedPrice(DEFAULT_PRICES, 'claude-mystery-9')).toEqual(dearest);
+    expect(assumedPrice(DEFAULT_PRICES, 'gpt-4o')).toEqual(dearest);
+    // An override dearer than anything built in raises it.
+    const table = priceTable({
+      'claude-nova-1': { input: 40, cacheWrite5m: 1, cacheWrite1h: 1, cacheRead: 1, output: 1 },
+    });
+    expect(assumedPrice(table, 'claude-zeta-1').input).toBe(40);
+    expect(assumedPrice(table, 'claude-nova-2').input).toBe(40);
+  });
+
+  it('budgetMicros: the price when there is one, else the cost at the assumed price', () => {
+    expect(budgetMicros(DEFAULT_PRICES, 'claude-sonnet-4-5', CALL)).toBe(38_907);
+    // Priced as claude-sonnet-4-5, but still unpriced for the ledger.
+    expect(budgetMicros(DEFAULT_PRICES, 'claude-sonnet-9', CALL)).toBe(38_907);
+    expect(priceCall(DEFAULT_PRICES, 'claude-sonnet-9', CALL)).toEqual({ micros: 0, priced: false });
+    expect(budgetMicros(DEFAULT_PRICES, 'claude-mystery-9', CALL)).toBe(194_535);
+  });
+});
+
+describe('safeModelId (issue 15 defect 11)', () => {
+  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', 'a b', 'x'.repeat(65)])(
+    'refuses %j with TOLLGATE_INVALID_MODEL',
+    (model) => {
+      expect(() => safeModelId(model)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_MODEL }));
+    },
+  );
+
+  it('passes a model id through unchanged', () => {
+    expect(safeModelId('claude-sonnet-4-5-20250929')).toBe('claude-sonnet-4-5-20250929');
+  });
+
+  it('an own price named constructor is not read from the prototype', () => {
+    expect(priceCall(DEFAULT_PRICES, 'constructor', CALL)).toEqual({ micros: 0, priced: false });
+    expect(priceCall(DEFAULT_PRICES, 'toString', CALL)).toEqual({ micros: 0, priced: false });
   });
 });
 

@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '@tollgate/core';
 import { type RedisScript, runScript } from '@tollgate/core/adapter';
 import { RESERVE_SCRIPT, RESERVE_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from './budget-script.js';
+import type { LlmProvider } from './provider.js';
 import { storeCall, storeTimeoutMs } from './store-call.js';
+import type { TokenCounts } from './tokens.js';
+
+/**
+ * What tokens of `model` count against a spend budget, in micro-dollars: their price, or for an
+ * unpriced model the provider's conservative guess (the dearest price of its family), so a model
+ * missing from the price table cannot spend past a budget.
+ */
+export function budgetCost(provider: LlmProvider, model: string, tokens: TokenCounts): number {
+  return provider.budgetPrice?.(model, tokens, false) ?? provider.price(model, tokens, false).micros;
+}
 
 /** One spend budget a call is checked against: a scope (app or tenant) over one UTC day or month. */
 export interface BudgetPeriod {
