@@ -18,6 +18,15 @@ export {
   type Reservation,
   type UsageStats,
 } from './claude/claude-rate-limiter.js';
+export type { CountTokensOptions } from './claude/count-tokens.js';
+export {
+  type ClaudeClientLike,
+  type LimitClaudeOptions,
+  limitClaude,
+  type SdkMiddleware,
+  type SdkRequest,
+} from './claude/limit-claude.js';
+export { InvalidModelError } from './claude/model-id.js';
 export { DEFAULT_PRICES, type ModelPrice, PRICES_AS_OF } from './claude/prices.js';
 export { type PricedCall, priceCall } from './claude/pricing.js';
 export { type ClaudeUsage, tokenCounts } from './claude/usage.js';
