@@ -61,6 +61,9 @@ const all = snippets();
 const tsSnippets = all.filter((s) => s.lang === 'ts' && !s.unchecked);
 const runSnippets = tsSnippets.filter((s) => s.run);
 
+/** A module that imports NestJS: type-checked with Nest's decorator settings. */
+const NEST_CODE = /from '@nestjs\//;
+
 /** Code to type-check as a module of its own, and where it comes from (`file:line`). */
 interface CheckedModule {
   label: string;
@@ -73,7 +76,13 @@ interface CheckedModule {
  * tsconfig.check.json does), so the docs cannot use a name, an option or a signature the
  * packages do not have.
  */
-function typeCheck(modules: readonly CheckedModule[]): string[] {
+function typeCheck(modules: readonly CheckedModule[], legacyDecorators = false): string[] {
+  // NestJS code uses TypeScript's legacy decorators with metadata, as Nest apps are compiled; the
+  // rest keeps the standard decorators (docs/telemetry.md has one): two programs.
+  if (!legacyDecorators && modules.some((m) => NEST_CODE.test(m.code))) {
+    const nest = modules.filter((m) => NEST_CODE.test(m.code));
+    return [...typeCheck(modules.filter((m) => !NEST_CODE.test(m.code))), ...typeCheck(nest, true)];
+  }
   const config = ts.getParsedCommandLineOfConfigFile(
     join(root, 'tsconfig.check.json'),
     {},
@@ -91,6 +100,7 @@ function typeCheck(modules: readonly CheckedModule[]): string[] {
     // Snippets show a part of an app: a variable declared for the reader need not be used.
     noUnusedLocals: false,
     noUnusedParameters: false,
+    ...(legacyDecorators ? { experimentalDecorators: true, emitDecoratorMetadata: true } : {}),
   };
   const files = new Map<string, CheckedModule>();
   for (const [i, m] of modules.entries()) {
