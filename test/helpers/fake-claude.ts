@@ -42,6 +42,12 @@ export interface FakeReply {
   requestId?: string;
   /** Milliseconds to hold the reply. */
   delayMs?: number;
+  /**
+   * For a 200 to a `stream: true` request (sent as SSE like the real API): after `errorAfter`
+   * events an `event: error` (of `errorType`, default overloaded_error) ends the stream; after
+   * `cutAfter` events the connection is cut; `eventDelayMs` between events.
+   */
+  stream?: { errorAfter?: number; errorType?: string; cutAfter?: number; eventDelayMs?: number };
 }
 
 /** A request the fake received. */
@@ -73,6 +79,11 @@ export interface FakeClaudeOptions {
   rateLimits?: FakeRateLimits;
   /** Answers when the queue is empty; undefined falls through to the default 200. */
   respond?: (request: ReceivedRequest) => FakeReply | undefined;
+  /**
+   * `POST /v1/messages/count_tokens` answers `{ input_tokens }` from this (default 0); return a
+   * FakeReply instead to script an error (a 429, say).
+   */
+  countTokens?: (body: unknown) => number | FakeReply;
 }
 
 const ERROR_TYPES: Record<number, string> = {
@@ -130,9 +141,11 @@ export class FakeClaude {
   /** Every request received, in order of arrival. */
   readonly requests: ReceivedRequest[] = [];
   private readonly queue: FakeReply[] = [];
+  private readonly batches = new Map<string, { custom_id: string; params: unknown }[]>();
   private defaultUsage: FakeUsage;
   private rateLimits: FakeRateLimits;
   private readonly respond: FakeClaudeOptions['respond'];
+  private readonly countTokens: FakeClaudeOptions['countTokens'];
 
   private constructor(
     private readonly server: Server,
@@ -142,6 +155,7 @@ export class FakeClaude {
     this.defaultUsage = usageOf(options.defaultUsage, undefined);
     this.rateLimits = options.rateLimits ?? DEFAULT_LIMITS;
     this.respond = options.respond;
+    this.countTokens = options.countTokens;
   }
 
   static async start(options: FakeClaudeOptions = {}): Promise<FakeClaude> {
@@ -220,6 +234,21 @@ export class FakeClaude {
 
   private async handle(request: ReceivedRequest, res: ServerResponse): Promise<void> {
     this.requests.push(request);
+    if (request.method === 'POST' && request.path === '/v1/messages/count_tokens') {
+      const counted = this.countTokens?.(request.body) ?? 0;
+      const status = typeof counted === 'number' ? 200 : (counted.status ?? 200);
+      request.status = status;
+      const body =
+        typeof counted === 'number'
+          ? { input_tokens: counted }
+          : errorBody(status, ERROR_TYPES[status] ?? 'api_error', 'fake count_tokens', counted.errorCode, 'req_count');
+      this.send(res, status, body, {
+        'request-id': `req_${randomBytes(12).toString('hex')}`,
+        ...(typeof counted === 'number' ? {} : (counted.headers ?? {})),
+      });
+      return;
+    }
+    if (this.batch(request, res)) return;
     if (request.method !== 'POST' || request.path !== '/v1/messages') {
       request.status = 404;
       this.send(res, 404, errorBody(404, 'not_found_error', `No route ${request.path}`, undefined, 'req_404'), {
@@ -246,7 +275,124 @@ export class FakeClaude {
       body = errorBody(status, type, `fake ${type}`, scripted.errorCode, requestId);
     }
     request.status = status;
+    if (status === 200 && scripted.body === undefined && (request.body as { stream?: unknown })?.stream === true) {
+      await this.sendStream(res, body as ReturnType<typeof message>, headers, scripted.stream ?? {});
+      return;
+    }
     this.send(res, status, body, headers);
+  }
+
+  /**
+   * The Message Batches API, at once: `POST /v1/messages/batches` answers an ended batch, and
+   * `GET …/batches/<id>/results` one succeeded result per request (JSON lines), with `defaultUsage`.
+   */
+  private batch(request: ReceivedRequest, res: ServerResponse): boolean {
+    const results = /^\/v1\/messages\/batches\/([^/]+)\/results$/.exec(request.path);
+    const retrieve = /^\/v1\/messages\/batches\/([^/]+)$/.exec(request.path);
+    const create = request.method === 'POST' && request.path === '/v1/messages/batches';
+    if (create || (request.method === 'GET' && retrieve !== null && this.batches.has(retrieve[1] as string))) {
+      const id = create ? `msgbatch_${randomBytes(8).toString('hex')}` : (retrieve?.[1] as string);
+      if (create) {
+        this.batches.set(id, (request.body as { requests?: { custom_id: string; params: unknown }[] }).requests ?? []);
+      }
+      const requests = this.batches.get(id) ?? [];
+      request.status = 200;
+      this.send(
+        res,
+        200,
+        {
+          id,
+          type: 'message_batch',
+          processing_status: 'ended',
+          request_counts: { processing: 0, succeeded: requests.length, errored: 0, canceled: 0, expired: 0 },
+          results_url: `${this.url}/v1/messages/batches/${id}/results`,
+          created_at: new Date().toISOString(),
+          ended_at: new Date().toISOString(),
+          expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+          cancel_initiated_at: null,
+          archived_at: null,
+        },
+        { 'request-id': `req_${randomBytes(12).toString('hex')}` },
+      );
+      return true;
+    }
+    if (request.method === 'GET' && results !== null) {
+      const lines = (this.batches.get(results[1] as string) ?? []).map((r) =>
+        JSON.stringify({
+          custom_id: r.custom_id,
+          result: { type: 'succeeded', message: message(r.params, this.defaultUsage, 'Batched hello.') },
+        }),
+      );
+      request.status = 200;
+      res.statusCode = 200;
+      res.setHeader('content-type', 'application/binary');
+      res.end(`${lines.join('\n')}\n`);
+      return true;
+    }
+    return false;
+  }
+
+  /** The message as the API streams it: message_start … message_stop, the usage split as the API splits it. */
+  private async sendStream(
+    res: ServerResponse,
+    full: ReturnType<typeof message>,
+    headers: Record<string, string | null>,
+    how: NonNullable<FakeReply['stream']>,
+  ): Promise<void> {
+    res.statusCode = 200;
+    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    res.setHeader('cache-control', 'no-cache');
+    for (const [name, value] of Object.entries(headers)) if (value !== null) res.setHeader(name, value);
+    res.flushHeaders();
+    const text = full.content[0]?.text ?? '';
+    const half = Math.ceil(text.length / 2);
+    const events: [string, object][] = [
+      [
+        'message_start',
+        {
+          type: 'message_start',
+          message: { ...full, content: [], stop_reason: null, usage: { ...full.usage, output_tokens: 1 } },
+        },
+      ],
+      ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+      ['ping', { type: 'ping' }],
+      [
+        'content_block_delta',
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } },
+      ],
+      [
+        'content_block_delta',
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(half) } },
+      ],
+      ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+      [
+        'message_delta',
+        {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: full.usage.output_tokens },
+        },
+      ],
+      ['message_stop', { type: 'message_stop' }],
+    ];
+    for (const [n, [event, data]] of events.entries()) {
+      if (how.errorAfter === n) {
+        const type = how.errorType ?? 'overloaded_error';
+        const error = { type: 'error', error: { type, message: `fake ${type} mid-stream` } };
+        res.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+        return;
+      }
+      if (how.cutAfter === n) {
+        res.socket?.destroy();
+        return;
+      }
+      if (how.eventDelayMs !== undefined && n > 0) await new Promise((r) => setTimeout(r, how.eventDelayMs));
+      // Each event flushed before the next step, so a cut comes after the events sent before it.
+      await new Promise<void>((resolve) =>
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, () => resolve()),
+      );
+    }
+    res.end();
   }
 
   private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | null>): void {
@@ -258,12 +404,13 @@ export class FakeClaude {
   }
 
   private rateLimitHeaders(): Record<string, string> {
-    const reset = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const out: Record<string, string> = {};
     const put = (name: string, { limit, remaining }: { limit: number; remaining: number }) => {
+      // When the bucket is full again, refilling its limit per minute (as the API says it).
+      const fullAt = Date.now() + (Math.max(0, limit - remaining) / limit) * 60_000;
       out[`anthropic-ratelimit-${name}-limit`] = String(limit);
       out[`anthropic-ratelimit-${name}-remaining`] = String(remaining);
-      out[`anthropic-ratelimit-${name}-reset`] = reset;
+      out[`anthropic-ratelimit-${name}-reset`] = new Date(fullAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
     };
     const { requests, inputTokens, outputTokens } = this.rateLimits;
     put('requests', requests);
