@@ -26,6 +26,21 @@ export const FRAMEWORKS = {
     limitedPeers: ['fastify-rate-limit-memory', 'fastify-rate-limit-redis'],
     otelInQuick: false,
   },
+  hono: {
+    memoryPeers: ['hono-rate-limiter-memory', 'rate-limiter-flexible-memory'],
+    redisPeers: ['hono-rate-limiter-redis', 'rate-limiter-flexible-redis'],
+    metricsPeers: [],
+    limitedPeers: ['hono-rate-limiter-memory', 'hono-rate-limiter-redis'],
+    otelInQuick: false,
+  },
+  // No limiter of its own: a Next.js, Bun or Deno app would wrap rate-limiter-flexible itself.
+  fetch: {
+    memoryPeers: ['rate-limiter-flexible-memory'],
+    redisPeers: ['rate-limiter-flexible-redis'],
+    metricsPeers: [],
+    limitedPeers: ['rate-limiter-flexible-memory', 'rate-limiter-flexible-redis'],
+    otelInQuick: false,
+  },
 };
 
 requireEveryFramework('bench/lib/plan.mjs FRAMEWORKS', FRAMEWORKS);
@@ -68,6 +83,8 @@ export const HTTP_TARGETS = [
   { framework: 'express', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.express.memoryPeers },
   { framework: 'koa', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.koa.memoryPeers },
   { framework: 'fastify', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.fastify.memoryPeers },
+  { framework: 'hono', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.hono.memoryPeers },
+  { framework: 'fetch', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.fetch.memoryPeers },
   { framework: 'fastify', subject: 'tollgate-redis', factor: 0.5, peers: ['fastify-rate-limit-redis'] },
   { framework: 'express', subject: 'tollgate-telemetry', factor: 0.4, peers: ['otel'] },
   { framework: 'express', subject: 'tollgate-metrics', factor: 0.5, peers: ['express-prom-bundle'] },

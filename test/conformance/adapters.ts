@@ -2,11 +2,15 @@ import Router from '@koa/router';
 import type { RateLimitInfo } from '@tollgate/core';
 import { rateLimit as expressRateLimit } from '@tollgate/express';
 import { rateLimit as fastifyRateLimit, type RouteRateLimitOptions } from '@tollgate/fastify';
+import { rateLimit as fetchRateLimit, rateLimitOf, rateLimitsOf } from '@tollgate/fetch';
+import { rateLimit as honoRateLimit } from '@tollgate/hono';
 import { rateLimit as koaRateLimit } from '@tollgate/koa';
 import express from 'express';
 import Fastify, { type FastifyRequest } from 'fastify';
+import { Hono, type Context as HonoContext } from 'hono';
 import Koa from 'koa';
 import { forEachFramework } from '../frameworks.js';
+import { serveFetch } from '../helpers/fetch-server.js';
 import { listen } from '../helpers/http.js';
 
 /** Limiter options as the suite writes them: the same object goes to every framework. */
@@ -28,6 +32,20 @@ export interface Served {
   /** How many times a route handler ran. */
   hits(): number;
   close(): Promise<void>;
+}
+
+/**
+ * The suite's options for a Fetch API adapter: the suite's "trust proxy on" is one proxy of ours
+ * (`trustProxy: 1`: the client is the address it appended), and its `skip`, written against a
+ * Node request's `headers` object, reads the request's `Headers` instead.
+ */
+function fetchOptions<Req>(options: AnyOptions, trustProxy: boolean | undefined, headersOf: (req: Req) => Headers) {
+  const out: AnyOptions = { ...options };
+  if (trustProxy) out.trustProxy = 1;
+  // Own properties only, as the adapters read them: the prototype-pollution suite plants `skip`.
+  const skip = Object.hasOwn(options, 'skip') ? options.skip : undefined;
+  if (typeof skip === 'function') out.skip = (req: Req) => skip({ headers: Object.fromEntries(headersOf(req)) });
+  return out;
 }
 
 export interface Adapter {
@@ -69,6 +87,45 @@ export async function handlerBody(
     rateLimits: Object.fromEntries(Object.entries(rateLimits ?? {}).map(([name, d]) => [name, view(d)])),
   };
 }
+
+const honoAdapter: Omit<Adapter, 'name'> = {
+  async serve({ limit, apiLimit, trustProxy }) {
+    let hits = 0;
+    const options = (o: AnyOptions) => fetchOptions(o, trustProxy, (c: HonoContext) => c.req.raw.headers);
+    const app = new Hono();
+    app.use(honoRateLimit(options(limit) as never));
+    const ok = async (c: HonoContext) => {
+      hits += 1;
+      return c.json(await handlerBody(Object.fromEntries(c.req.raw.headers), c.get('rateLimit'), c.get('rateLimits')));
+    };
+    app.get('/', ok);
+    if (apiLimit) app.get('/api/x', honoRateLimit(options(apiLimit) as never), ok);
+    else app.get('/api/x', ok);
+    const server = await serveFetch(app.fetch);
+    return { url: server.url, hits: () => hits, close: server.close };
+  },
+};
+
+const fetchAdapter: Omit<Adapter, 'name'> = {
+  async serve({ limit, apiLimit, trustProxy }) {
+    let hits = 0;
+    const options = (o: AnyOptions) => fetchOptions(o, trustProxy, (request: Request) => request.headers);
+    const ok = async (request: Request) => {
+      hits += 1;
+      return Response.json(
+        await handlerBody(Object.fromEntries(request.headers), rateLimitOf(request), rateLimitsOf(request)),
+      );
+    };
+    // One app-wide limiter around each route's handler, as a router of route handlers does.
+    const appLimit = fetchRateLimit(options(limit) as never);
+    const root = appLimit(ok);
+    const api = appLimit(apiLimit ? fetchRateLimit(options(apiLimit) as never)(ok) : ok);
+    const server = await serveFetch((request, env) =>
+      (new URL(request.url).pathname === '/api/x' ? api : root)(request, env),
+    );
+    return { url: server.url, hits: () => hits, close: server.close };
+  },
+};
 
 /** Every framework in frameworks.json, in its order: a framework in the list needs its app here. */
 export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test/conformance/adapters.ts', {
@@ -124,4 +181,6 @@ export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test
       return { url, hits: () => hits, close: () => app.close() };
     },
   },
+  hono: honoAdapter,
+  fetch: fetchAdapter,
 });

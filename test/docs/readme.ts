@@ -83,6 +83,15 @@ const PLACEHOLDERS: Record<string, Record<string, [typeImport: string, type: str
     health: ["import type { RouteHandlerMethod as __Handler } from 'fastify';", '__Handler'],
     resetPassword: ["import type { RouteHandlerMethod as __Handler } from 'fastify';", '__Handler'],
   },
+  hono: {
+    app: ["import type { Hono as __Hono } from 'hono';", '__Hono'],
+    login: ["import type { Handler as __Handler } from 'hono';", '__Handler'],
+    health: ["import type { Handler as __Handler } from 'hono';", '__Handler'],
+  },
+  fetch: {
+    login: ["import type { FetchHandler as __Handler } from '@tollgate/fetch';", '__Handler'],
+    health: ["import type { FetchHandler as __Handler } from '@tollgate/fetch';", '__Handler'],
+  },
   any: {
     redis: ["import type { Redis as __Redis } from 'ioredis';", '__Redis'],
     // The request parameters of an Anthropic call: their type is the SDK's, not tollgate's.
@@ -135,6 +144,8 @@ const HANDLERS: Record<Framework, string> = {
   express: 'const login = (_req, res) => { res.send("ok"); };',
   koa: 'const login = (ctx) => { ctx.body = "ok"; };',
   fastify: 'const login = async () => "ok";',
+  hono: 'const login = (c) => c.text("ok");',
+  fetch: 'const login = () => new Response("ok");',
 };
 
 /**

@@ -1,4 +1,13 @@
-import { ErrorCodes, MemoryStore, metricsHandler, rateLimit, TollgateError, telemetry } from '@tollgate/fetch';
+import {
+  ErrorCodes,
+  MemoryStore,
+  metricsHandler,
+  rateLimit,
+  rateLimitOf,
+  rateLimitsOf,
+  TollgateError,
+  telemetry,
+} from '@tollgate/fetch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type NodeBindings, serveFetch } from '../helpers/fetch-server.js';
 
@@ -175,6 +184,27 @@ describe('Bun.serve, Deno.serve and Next.js-shaped handlers, under Node’s own 
     expect((await at({ headers: { 'x-internal': 'yes' } })).headers.get('ratelimit')).toBeNull();
     expect((await at()).headers.get('ratelimit')).toBe('"10-per-1m";r=4;t=36');
     await expect(at({ headers: { 'x-boom': '1' } })).rejects.toThrow('boom');
+  });
+});
+
+describe('the decision in the handler', () => {
+  it('rateLimitOf(request) is the last wrapper’s decision, rateLimitsOf(request) each one’s, and keyFor names the bucket', async () => {
+    const store = frozen();
+    const outer = rateLimit({ max: 10, window: '1m', name: 'app', store, clientAddress: () => '198.51.100.4' });
+    const inner = rateLimit({ max: 3, window: '1m', name: 'search', store, clientAddress: () => '198.51.100.4' });
+    const handler = outer(
+      inner((request: Request) =>
+        Response.json({
+          last: rateLimitOf(request)?.name,
+          left: rateLimitOf(request)?.remaining,
+          all: Object.keys(rateLimitsOf(request)),
+        }),
+      ),
+    );
+    expect(await (await handler(request())).json()).toEqual({ last: 'search', left: 2, all: ['app', 'search'] });
+    expect(await inner.keyFor(request())).toBe('198.51.100.4');
+    expect(rateLimitOf(request())).toBeUndefined();
+    expect(rateLimitsOf(request())).toEqual({});
   });
 });
 

@@ -113,6 +113,24 @@ describe('rateLimit() in a Hono app on @hono/node-server', () => {
     expect(refused.headers.get('ratelimit')).toBe('"1-per-1m";r=0;t=60');
   });
 
+  it("the handler reads the decision from c.get('rateLimit') and each limiter’s from c.get('rateLimits')", async () => {
+    const store = frozen();
+    const app = new Hono();
+    const search = rateLimit({ max: 3, window: '1m', name: 'search', store });
+    app.use(rateLimit({ max: 10, window: '1m', name: 'app', store }));
+    app.get('/search', search, (c) =>
+      c.json({
+        last: c.get('rateLimit')?.name,
+        left: c.get('rateLimit')?.remaining,
+        all: Object.keys(c.get('rateLimits') ?? {}),
+      }),
+    );
+    app.get('/key', async (c) => c.text((await search.keyFor(c)) ?? 'none'));
+    const url = await serve(app);
+    expect(await (await fetch(`${url}/search`)).json()).toEqual({ last: 'search', left: 2, all: ['app', 'search'] });
+    expect(await (await fetch(`${url}/key`)).text()).toBe('127.0.0.1');
+  });
+
   it('refuses trustProxy: true and a getConnInfo that is not a function, with coded errors', () => {
     for (const options of [{ trustProxy: true }, { getConnInfo: 'node' }]) {
       let thrown: unknown;

@@ -15,10 +15,11 @@ export const FRAMEWORKS: readonly Framework[] = frameworkNames;
 
 function imports(framework: Framework, style: Style): string {
   const pkg = frameworks.find((f) => f.name === framework)?.package;
-  const main = app(framework).defaultExport;
+  const { defaultExport: main, from = framework, more = [] } = app(framework);
   if (style === 'cjs') {
     return [
-      `const ${main} = require('${framework}');`,
+      `const ${main} = require('${from}');`,
+      ...more.map(([binding, module]) => `const ${binding} = require('${module}');`),
       `const { metricsHandler, rateLimit, telemetry } = require('${pkg}');`,
       `const { createRequire } = require('node:module');`,
       `const { register } = require('@tollgate/core');`,
@@ -27,7 +28,8 @@ function imports(framework: Framework, style: Style): string {
     ].join('\n');
   }
   const lines = [
-    `import ${main} from '${framework}';`,
+    `import ${main} from '${from}';`,
+    ...more.map(([binding, module]) => `import ${binding} from '${module}';`),
     `import { metricsHandler, rateLimit, telemetry } from '${pkg}';`,
     `import { createRequire } from 'node:module';`,
     `import { register } from '@tollgate/core';`,
@@ -40,7 +42,12 @@ function imports(framework: Framework, style: Style): string {
 
 /** Per framework: the name a user imports it by, and the body of `start()` (`port` reads a listening address). */
 interface AppOf {
+  /** What the app imports from the framework's package: its default export, or `{ names }`. */
   defaultExport: string;
+  /** Where `defaultExport` comes from, if not the package named like the framework (`fetch` is no package). */
+  from?: string;
+  /** More `[binding, module]` imports the app needs, e.g. the server a Fetch API app runs on. */
+  more?: ReadonlyArray<readonly [string, string]>;
   start(port: (expr: string) => string): string;
 }
 
@@ -86,6 +93,37 @@ const APPS = Object.fromEntries(
   app.get('/', async () => 'ok');
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { port: ${port('app.server.address()')}, close: () => app.close() };`,
+    },
+    hono: {
+      defaultExport: '{ Hono }',
+      more: [
+        ['{ serve }', '@hono/node-server'],
+        ['{ once }', 'node:events'],
+      ],
+      start: (port) => `
+  const app = new Hono();
+  app.use(telemetry());
+  app.get('/metrics', metricsHandler());
+  app.use(rateLimit({ max: 1, window: '1m' }));
+  app.get('/', (c) => c.text('ok'));
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await once(server, 'listening');
+  return { port: ${port('server.address()')}, close: () => server.close() };`,
+    },
+    fetch: {
+      defaultExport: '{ serve }',
+      from: '@hono/node-server',
+      more: [['{ once }', 'node:events']],
+      start: (port) => `
+  const hello = telemetry({ route: '/' })(rateLimit({ max: 1, window: '1m' })(() => new Response('ok')));
+  const metrics = metricsHandler();
+  const server = serve({
+    fetch: (request, env) => (new URL(request.url).pathname === '/metrics' ? metrics(request) : hello(request, env)),
+    port: 0,
+    hostname: '127.0.0.1',
+  });
+  await once(server, 'listening');
+  return { port: ${port('server.address()')}, close: () => server.close() };`,
     },
   }).map((a) => [a.name, a]),
 );

@@ -20,7 +20,7 @@ import { appSource, FRAMEWORKS, type Framework, type Style } from './apps.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'cli'] as const;
+const PACKAGES = ['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'hono', 'fetch', 'cli'] as const;
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** The framework versions the repo itself tests against. */
@@ -103,8 +103,19 @@ beforeAll(async () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'matrix-app', private: true }));
   }
-  const libraries = (['core', 'otel', 'llm', 'express', 'koa', 'fastify'] as const).map((p) => tarballs[p] as string);
-  const frameworks = ['express', 'koa', 'fastify', '@types/express', '@types/koa', '@types/node'].map(spec);
+  const libraries = (['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'hono', 'fetch'] as const).map(
+    (p) => tarballs[p] as string,
+  );
+  const frameworks = [
+    'express',
+    'koa',
+    'fastify',
+    'hono',
+    '@hono/node-server',
+    '@types/express',
+    '@types/koa',
+    '@types/node',
+  ].map(spec);
   // The apps use telemetry() and metricsHandler(): what the docs say to install for them.
   const peers = ['@opentelemetry/api', 'prom-client'].map(spec);
   mkdirSync(join(work, 'lean'));

@@ -2,11 +2,15 @@ import Router from '@koa/router';
 import { traceSpan } from '@tollgate/core';
 import * as tgExpress from '@tollgate/express';
 import * as tgFastify from '@tollgate/fastify';
+import * as tgFetch from '@tollgate/fetch';
+import * as tgHono from '@tollgate/hono';
 import * as tgKoa from '@tollgate/koa';
 import express from 'express';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { forEachFramework } from '../frameworks.js';
+import { type NodeBindings, serveFetch } from '../helpers/fetch-server.js';
 import { listen } from '../helpers/http.js';
 
 /**
@@ -79,6 +83,51 @@ export const telemetryApps: TelemetryApp[] = forEachFramework<Omit<TelemetryApp,
       });
       const url = await app.listen({ port: 0, host: '127.0.0.1' });
       return { url, close: () => app.close() };
+    },
+  },
+  hono: {
+    async start() {
+      const app = new Hono();
+      app.use(tgHono.telemetry());
+      app.get('/metrics', tgHono.metricsHandler());
+      app.use(tgHono.rateLimit(limit));
+      app.get('/users/:id', (c) => c.json(child()));
+      app.get('/teapot', (c) => c.text('short and stout', 418));
+      app.get('/boom', () => {
+        throw new Error('boom');
+      });
+      const server = await serveFetch(app.fetch);
+      return { url: server.url, close: server.close };
+    },
+  },
+  fetch: {
+    async start() {
+      // Route handlers as a file-based router (Next.js) has them: one per route template, each
+      // wrapped in telemetry() naming its route, then the app-wide limit.
+      const limited = tgFetch.rateLimit(limit);
+      const traced = (route: string, handler: (request: Request) => Response) =>
+        tgFetch.telemetry({ route })(limited((request: Request, _env: NodeBindings) => handler(request)));
+      const routes: Array<[RegExp, (request: Request, env: NodeBindings) => Response | Promise<Response>]> = [
+        [/^\/metrics$/, tgFetch.metricsHandler()],
+        [/^\/users\/[^/]+$/, traced('/users/:id', () => Response.json(child()))],
+        [/^\/teapot$/, traced('/teapot', () => new Response('short and stout', { status: 418 }))],
+        [
+          /^\/boom$/,
+          traced('/boom', () => {
+            throw new Error('boom');
+          }),
+        ],
+      ];
+      // No route: still traced and limited, labelled as unmatched.
+      const notFound = tgFetch.telemetry()(
+        limited((_request: Request, _env: NodeBindings) => new Response('', { status: 404 })),
+      );
+      const server = await serveFetch((request, env) => {
+        const { pathname } = new URL(request.url);
+        const route = routes.find(([pattern]) => pattern.test(pathname))?.[1] ?? notFound;
+        return route(request, env);
+      });
+      return { url: server.url, close: server.close };
     },
   },
 });

@@ -12,9 +12,11 @@ export {
   MemoryStore,
   RateLimitExceededError,
   RateLimiter,
+  type RateLimitInfo,
   RedisStore,
   TollgateError,
 } from '@tollgate/core';
+export { rateLimitOf, rateLimitsOf } from './decision-of.js';
 export { type MetricsHandlerOptions, metricsHandler } from './metrics-handler.js';
 export {
   type FetchHandler,

@@ -9,6 +9,7 @@ import {
   withHeaders,
 } from '@tollgate/core/adapter';
 import { addressResolver } from './client-address.js';
+import { holderOf } from './decision-of.js';
 import { describe } from './describe.js';
 
 /** Any Fetch API handler: a request in, a response out, whatever the runtime passes after the request. */
@@ -56,7 +57,7 @@ export type RateLimitOptions<Args extends unknown[] = unknown[]> = HttpRateLimit
 /** `rateLimit(options)`: wraps handlers, or checks a request for middleware that answers by itself. */
 export interface RateLimit<Args extends unknown[] = unknown[]> {
   /** A handler limited by this limiter: over the limit it answers 429 and `handler` does not run. */
-  <A extends Args>(handler: FetchHandler<A>): WrappedHandler<A>;
+  <A extends unknown[]>(handler: FetchHandler<A>): WrappedHandler<A>;
   /**
    * Decides one request without a handler, for Next.js `middleware.ts` and other code that
    * answers by itself: the refusal to send (429; 503 with `failMode: 'closed'` and the store
@@ -66,6 +67,8 @@ export interface RateLimit<Args extends unknown[] = unknown[]> {
   check(request: Request, ...args: Args): Promise<Response | null>;
   /** The limiter behind it, for `peek` and `reset`. */
   readonly limiter: RateLimiter;
+  /** The key a request is counted under, for `limiter.peek` and `limiter.reset`. */
+  keyFor(request: Request, ...args: Args): Promise<string | undefined>;
 }
 
 type Refusal = Extract<Outcome, { action: 'reject' }>;
@@ -93,6 +96,7 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
   const reader: RequestReader<Request> = {
     ip: (request) => addressOf(request, argsOf.get(request) ?? []),
     header: (request, name) => request.headers.get(name) ?? undefined,
+    holder: holderOf,
   };
   const http = new HttpRateLimiter<Request, RateLimitHandler>(opts as unknown as RateLimitOptions, reader);
   const { handler: onLimited } = http;
@@ -107,7 +111,7 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
     return http.handle(request);
   };
 
-  const wrap = <A extends Args>(handler: FetchHandler<A>): WrappedHandler<A> => {
+  const wrap = <A extends unknown[]>(handler: FetchHandler<A>): WrappedHandler<A> => {
     if (typeof handler !== 'function') {
       throw new TollgateError(
         ErrorCodes.INVALID_OPTION,
@@ -139,5 +143,10 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
     return outcome.action === 'next' ? null : refuse(request, outcome);
   };
 
-  return Object.assign(wrap, { check, limiter: http.limiter }) as RateLimit<Args>;
+  const keyFor = (request: Request, ...args: Args): Promise<string | undefined> => {
+    if (args.length > 0) argsOf.set(request, args);
+    return http.keyFor(request);
+  };
+
+  return Object.assign(wrap, { check, keyFor, limiter: http.limiter }) as RateLimit<Args>;
 }

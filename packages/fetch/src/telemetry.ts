@@ -38,7 +38,7 @@ export interface TelemetryOptions<Args extends unknown[] = unknown[]> extends Ht
  */
 export function telemetry<Args extends unknown[] = unknown[]>(
   options?: TelemetryOptions<Args>,
-): <A extends Args>(handler: FetchHandler<A>) => WrappedHandler<A> {
+): <A extends unknown[]>(handler: FetchHandler<A>) => WrappedHandler<A> {
   const opts = assertOptionsObject(options, 'telemetry');
   const { route, clientAddress, trustProxy } = opts;
   delete opts.route;
@@ -55,7 +55,7 @@ export function telemetry<Args extends unknown[] = unknown[]>(
   const http = new HttpServerTelemetry(opts as HttpServerTelemetryOptions);
   const routeOf = (typeof route === 'function' ? route : () => route) as (request: Request) => string | undefined;
 
-  return <A extends Args>(handler: FetchHandler<A>): WrappedHandler<A> =>
+  return <A extends unknown[]>(handler: FetchHandler<A>): WrappedHandler<A> =>
     function traced(request: Request, ...rest: [...A, ...unknown[]]): Response | Promise<Response> {
       const args = rest as unknown as A;
       const t = http.start(request.method, () => fetchRequestInfo(request, addressOf(request, args), args[0]));

@@ -11,6 +11,7 @@ export {
   MemoryStore,
   RateLimitExceededError,
   RateLimiter,
+  type RateLimitInfo,
   RedisStore,
   TollgateError,
 } from '@tollgate/core';

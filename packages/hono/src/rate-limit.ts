@@ -1,4 +1,4 @@
-import type { Decision, RateLimiter } from '@tollgate/core';
+import type { Decision, RateLimiter, RateLimitHolder, RateLimitInfo } from '@tollgate/core';
 import {
   assertOptionsObject,
   HttpRateLimiter,
@@ -10,6 +10,7 @@ import {
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import type { GetConnInfo } from 'hono/conninfo';
 import { addressResolver } from './client-address.js';
+import './context-decision.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Hono's own middleware defaults its Env to any, so it fits every app.
 type AnyEnv = any;
@@ -40,8 +41,33 @@ export type RateLimitOptions<E extends Env = AnyEnv> = HttpRateLimitOptions<Cont
   trustProxy?: number | false;
 };
 
-/** The middleware, with the limiter behind it for `peek` and `reset`. */
-export type RateLimitMiddleware<E extends Env = AnyEnv> = MiddlewareHandler<E> & { readonly limiter: RateLimiter };
+/**
+ * The middleware, with the limiter behind it for `peek` and `reset`, and `keyFor(c)`: the key a
+ * request is counted under, for those.
+ */
+export type RateLimitMiddleware<E extends Env = AnyEnv> = MiddlewareHandler<E> & {
+  readonly limiter: RateLimiter;
+  keyFor(c: Context<E>): Promise<string | undefined>;
+};
+
+/**
+ * Where core puts the decision: Hono's context variables, `c.get('rateLimit')` (the last
+ * limiter's) and `c.get('rateLimits')` (each limiter's by name).
+ */
+function contextHolder(c: Context): RateLimitHolder {
+  return {
+    set rateLimit(info: RateLimitInfo | null) {
+      c.set('rateLimit', info ?? undefined);
+    },
+    get rateLimits(): Record<string, RateLimitInfo> | null {
+      // Core made this record and fills it; it is read-only only to the app.
+      return (c.get('rateLimits') as Record<string, RateLimitInfo> | undefined) ?? null;
+    },
+    set rateLimits(all: Record<string, RateLimitInfo> | null) {
+      c.set('rateLimits', all ?? undefined);
+    },
+  };
+}
 
 /**
  * Token-bucket rate limiting for Hono 4, as middleware: app-wide with `app.use`, or on a route.
@@ -61,6 +87,7 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
   const reader: RequestReader<Context<E>> = {
     ip: addressOf,
     header: (c, name) => c.req.raw.headers.get(name) ?? undefined,
+    holder: contextHolder,
   };
   const http = new HttpRateLimiter<Context<E>, RateLimitHandler<E>>(opts as unknown as RateLimitOptions<E>, reader);
   const { handler } = http;
@@ -84,5 +111,5 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
     c.header('Content-Type', outcome.contentType);
     return c.body(outcome.body, outcome.status);
   };
-  return Object.assign(middleware, { limiter: http.limiter });
+  return Object.assign(middleware, { limiter: http.limiter, keyFor: (c: Context<E>) => http.keyFor(c) });
 }

@@ -1,0 +1,31 @@
+import type { RateLimitHolder, RateLimitInfo } from '@tollgate/core';
+
+/** The decisions made on each request in flight; a Request has no place of its own for them. */
+const held = new WeakMap<Request, RateLimitHolder>();
+
+/** @internal Where core puts a request's decisions. */
+export function holderOf(request: Request): RateLimitHolder {
+  let holder = held.get(request);
+  if (holder === undefined) {
+    holder = {};
+    held.set(request, holder);
+  }
+  return holder;
+}
+
+/**
+ * The decision of the last `rateLimit()` wrapper this request passed, for the handler inside it:
+ * `remaining`, `resetTime`, `key`, and `peek()`/`reset()` on that bucket. Undefined for a request
+ * no limiter decided (skipped, or not wrapped).
+ *
+ * @example
+ * export const GET = limit((request) => Response.json({ left: rateLimitOf(request)?.remaining }));
+ */
+export function rateLimitOf(request: Request): RateLimitInfo | undefined {
+  return held.get(request)?.rateLimit ?? undefined;
+}
+
+/** Every `rateLimit()` wrapper's decision on this request, by limiter name. */
+export function rateLimitsOf(request: Request): Readonly<Record<string, RateLimitInfo>> {
+  return held.get(request)?.rateLimits ?? {};
+}
