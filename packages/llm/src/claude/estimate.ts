@@ -63,8 +63,9 @@ export function textTokens(text: string): Size {
   for (const char of text) {
     const code = char.codePointAt(0) as number;
     if (code < 0x80) {
-      if (/[A-Za-z0-9]/.test(char)) estimate += WEIGHTS.word;
-      else if (/\s/.test(char)) estimate += WEIGHTS.space;
+      if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) {
+        estimate += WEIGHTS.word;
+      } else if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) estimate += WEIGHTS.space;
       else estimate += WEIGHTS.punct;
     } else if (code < 0x530) estimate += WEIGHTS.latin;
     else if (isCjk(code)) estimate += WEIGHTS.cjk;
