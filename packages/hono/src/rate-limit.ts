@@ -47,6 +47,7 @@ export type RateLimitOptions<E extends Env = AnyEnv> = HttpRateLimitOptions<Cont
  */
 export type RateLimitMiddleware<E extends Env = AnyEnv> = MiddlewareHandler<E> & {
   readonly limiter: RateLimiter;
+  /** The key this request is counted under (undefined without a client address), for `limiter.peek` and `limiter.reset`. */
   keyFor(c: Context<E>): Promise<string | undefined>;
 };
 
