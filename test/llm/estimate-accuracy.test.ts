@@ -169,6 +169,16 @@ describe('input estimates against what the API reports, through the SDK', () => 
     expect(first.estimated).toBeGreaterThanOrEqual(first.reported * 0.9);
     expect(second.reported).toBeLessThan(50);
     expect(second.estimated).toBeLessThan(100);
+    // A prefix written again (another process's cache expired, say) reports 9,000 where 16 were
+    // estimated: cached calls teach the correction nothing, so the family's estimates stay put.
+    const fresh = new ClaudeRateLimiter({
+      logger: collectingLogger().logger,
+      limits: { '*': { rpm: 1_000, itpm: 1_000_000, otpm: 100_000 } },
+    });
+    seen.clear();
+    await measure(claude, request('Once more?'));
+    const english = SCENARIOS[0]?.[1] as Record<string, unknown>;
+    expect((await measure(claude, english)).estimated).toBe((await measure(fresh, english)).estimated);
   });
 
   it('the per-family correction closes the gap a family keeps showing, through run()', async () => {

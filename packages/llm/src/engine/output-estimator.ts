@@ -78,7 +78,11 @@ export function learningFrom<R extends Reservation>(
       if (usage === undefined || learned) return;
       learned = true;
       try {
-        correction.observe(family, estimated, provider.rateLimitedInput(provider.tokenCounts(usage)));
+        const tokens = provider.tokenCounts(usage);
+        // A cached call is left out: whether its prefix was read or written again is the cache's
+        // doing, not the estimate's, and one miss would make the ratio jump.
+        if (tokens.cacheRead + tokens.cacheWrite5m + tokens.cacheWrite1h > 0) return;
+        correction.observe(family, estimated, provider.rateLimitedInput(tokens));
       } catch {
         // Malformed usage was refused by the settlement above; nothing to learn from it.
       }
