@@ -59,7 +59,7 @@ if (args.help) {
 const mode = args.quick ? 'quick' : 'full';
 const settings = {
   ...SETTINGS[mode],
-  ...(args.reps ? { reps: Number(args.reps) } : {}),
+  ...(args.reps ? { reps: Number(args.reps), repsByFramework: {} } : {}),
   ...(args.seconds ? { seconds: Number(args.seconds) } : {}),
   ...(args.warmup ? { warmup: Number(args.warmup) } : {}),
 };
@@ -204,13 +204,14 @@ async function runHttp() {
   const plan = frameworks.flatMap((f) =>
     scenarios(f, { quick: args.quick }).filter((s) => !contenderFilter || contenderFilter.has(s.contender)),
   );
-  const total = plan.length * settings.reps;
+  const repsOf = (framework) => settings.repsByFramework?.[framework] ?? settings.reps;
+  const total = plan.reduce((n, s) => n + repsOf(s.framework), 0);
   let done = 0;
-  for (let rep = 0; rep < settings.reps; rep++) {
-    for (const framework of frameworks) {
+  for (let rep = 0; rep < Math.max(...frameworks.map(repsOf)); rep++) {
+    for (const framework of frameworks.filter((f) => rep < repsOf(f))) {
       const mine = plan.filter((s) => s.framework === framework);
       // A different order each repetition, so no contender always runs at the same moment.
-      const shift = mine.length === 0 ? 0 : (rep * Math.ceil(mine.length / settings.reps)) % mine.length;
+      const shift = mine.length === 0 ? 0 : (rep * Math.ceil(mine.length / repsOf(framework))) % mine.length;
       for (const scenario of [...mine.slice(shift), ...mine.slice(0, shift)]) {
         const bare = await httpRun({ framework, contender: 'bare', limited: scenario.limited });
         const run = await httpRun(scenario);
@@ -231,7 +232,7 @@ async function runHttp() {
         log(
           `[http ${done}/${total} ${elapsed()}] ${framework} ${scenario.contender}${scenario.limited ? ' (limited)' : ''}: ` +
             `bare ${bare.cpuUsPerRequest.toFixed(1)} µs/req ${(bare.perSecond / 1000).toFixed(1)}k/s, ` +
-            `+${pair.addedUs.toFixed(1)} µs/req, ${pair.ratio.toFixed(2)}× throughput${denied}${warn}`,
+            `+${pair.addedUs.toFixed(1)} µs/req, ${pair.ratio.toFixed(2)}× throughput, p99 ${(run.p99Us / 1000).toFixed(1)} ms${denied}${warn}`,
         );
       }
     }

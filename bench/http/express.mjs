@@ -17,6 +17,44 @@ const CONTENDERS = {
     app.use(rateLimit({ max, window: '1h', store: new RedisStore({ client: await redisClient(redisUrl) }) }));
   },
 
+  // Like for like (issue 18 item 2): tollgate configured as a peer is, headers included.
+  async 'tollgate-memory-noheaders'(app, { limited }) {
+    const { rateLimit } = await import('@tollgate/express');
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: false }));
+  },
+
+  async 'tollgate-redis-noheaders'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/express');
+    const store = new RedisStore({ client: await redisClient(redisUrl) });
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: false, store }));
+  },
+
+  async 'tollgate-memory-draft7'(app, { limited }) {
+    const { rateLimit } = await import('@tollgate/express');
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: 'draft-7' }));
+  },
+
+  async 'tollgate-redis-draft7'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/express');
+    const store = new RedisStore({ client: await redisClient(redisUrl) });
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: 'draft-7', store }));
+  },
+
+  async 'express-rate-limit-memory-draft7'(app, { limited }) {
+    const { rateLimit } = await import('express-rate-limit');
+    const { max, windowMs } = limits(limited);
+    app.use(rateLimit({ windowMs, limit: max, standardHeaders: 'draft-7', legacyHeaders: false }));
+  },
+
+  async 'express-rate-limit-redis-draft7'(app, { limited, redisUrl }) {
+    const { rateLimit } = await import('express-rate-limit');
+    const { RedisStore } = await import('rate-limit-redis');
+    const client = await redisClient(redisUrl);
+    const { max, windowMs } = limits(limited);
+    const store = new RedisStore({ sendCommand: (command, ...args) => client.call(command, ...args) });
+    app.use(rateLimit({ windowMs, limit: max, standardHeaders: 'draft-7', legacyHeaders: false, store }));
+  },
+
   // express-rate-limit as its README shows it: draft-8 headers, no legacy ones.
   async 'express-rate-limit-memory'(app, { limited }) {
     const { rateLimit } = await import('express-rate-limit');

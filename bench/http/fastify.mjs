@@ -20,6 +20,36 @@ const CONTENDERS = {
     });
   },
 
+  // Like for like (issue 18 item 2): tollgate configured as a peer is, headers included.
+  async 'tollgate-memory-noheaders'(app, { limited }) {
+    const { rateLimit } = await import('@tollgate/fastify');
+    await app.register(rateLimit, { max: limits(limited).max, window: '1h', headers: false });
+  },
+
+  async 'tollgate-redis-noheaders'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/fastify');
+    const store = new RedisStore({ client: await redisClient(redisUrl) });
+    await app.register(rateLimit, { max: limits(limited).max, window: '1h', headers: false, store });
+  },
+
+  async 'tollgate-memory-legacy'(app, { limited }) {
+    const { rateLimit } = await import('@tollgate/fastify');
+    await app.register(rateLimit, { max: limits(limited).max, window: '1h', headers: 'legacy' });
+  },
+
+  async 'tollgate-redis-legacy'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/fastify');
+    const store = new RedisStore({ client: await redisClient(redisUrl) });
+    await app.register(rateLimit, { max: limits(limited).max, window: '1h', headers: 'legacy', store });
+  },
+
+  // Before coalescing (issue 18 item 1): one script call per decision, for CPU and p99 side by side.
+  async 'tollgate-redis-uncoalesced'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/fastify');
+    const store = new RedisStore({ client: await redisClient(redisUrl), coalesce: false });
+    await app.register(rateLimit, { max: limits(limited).max, window: '1h', store });
+  },
+
   async 'fastify-rate-limit-memory'(app, { limited }) {
     const { default: fastifyRateLimit } = await import('@fastify/rate-limit');
     const { max, windowMs } = limits(limited);

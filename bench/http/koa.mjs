@@ -16,6 +16,29 @@ const CONTENDERS = {
     app.use(rateLimit({ max, window: '1h', store: new RedisStore({ client: await redisClient(redisUrl) }) }));
   },
 
+  // Like for like (issue 18 item 2): tollgate configured as a peer is, headers included.
+  async 'tollgate-memory-noheaders'(app, { limited }) {
+    const { rateLimit } = await import('@tollgate/koa');
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: false }));
+  },
+
+  async 'tollgate-redis-noheaders'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/koa');
+    const store = new RedisStore({ client: await redisClient(redisUrl) });
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: false, store }));
+  },
+
+  async 'tollgate-memory-legacy'(app, { limited }) {
+    const { rateLimit } = await import('@tollgate/koa');
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: 'legacy' }));
+  },
+
+  async 'tollgate-redis-legacy'(app, { limited, redisUrl }) {
+    const { rateLimit, RedisStore } = await import('@tollgate/koa');
+    const store = new RedisStore({ client: await redisClient(redisUrl) });
+    app.use(rateLimit({ max: limits(limited).max, window: '1h', headers: 'legacy', store }));
+  },
+
   // koa-ratelimit as its README shows it (the memory driver needs a Map it keeps).
   async 'koa-ratelimit-memory'(app, { limited }) {
     const { default: ratelimit } = await import('koa-ratelimit');

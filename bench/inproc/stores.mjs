@@ -79,6 +79,14 @@ const STORES = {
     const limiter = new RateLimiter({ max: MAX, window: '1h', store: new RedisStore({ client }) });
     return { decide: (key) => limiter.consume(key), close: () => client.quit() };
   },
+  // The same with one script call per decision, as before decisions were coalesced (issue 18).
+  async 'tollgate-redis-uncoalesced'() {
+    const { RateLimiter, RedisStore } = await import('@tollgate/core');
+    const client = await redis();
+    const store = new RedisStore({ client, coalesce: false });
+    const limiter = new RateLimiter({ max: MAX, window: '1h', store });
+    return { decide: (key) => limiter.consume(key), close: () => client.quit() };
+  },
   async 'rate-limit-redis'() {
     const { RedisStore } = await import('rate-limit-redis');
     const client = await redis();

@@ -45,7 +45,41 @@ export const FRAMEWORKS = {
 
 requireEveryFramework('bench/lib/plan.mjs FRAMEWORKS', FRAMEWORKS);
 
-export const usesRedis = (contender) => contender.endsWith('-redis');
+/**
+ * Like for like (issue 18 item 2): tollgate configured as each peer is, headers included, by
+ * framework. `headers: false` against rate-limiter-flexible (which sends none), `'draft-7'` against
+ * express-rate-limit's draft-7, `'legacy'` (X-RateLimit-*) against @fastify/rate-limit and
+ * koa-ratelimit. Held to the same factor as the strict rows.
+ */
+export const LIKE_FOR_LIKE = {
+  express: [
+    { subject: 'tollgate-memory-noheaders', peer: 'rate-limiter-flexible-memory', as: 'no headers' },
+    { subject: 'tollgate-redis-noheaders', peer: 'rate-limiter-flexible-redis', as: 'no headers' },
+    { subject: 'tollgate-memory-draft7', peer: 'express-rate-limit-memory-draft7', as: 'draft-7' },
+    { subject: 'tollgate-redis-draft7', peer: 'express-rate-limit-redis-draft7', as: 'draft-7' },
+  ],
+  koa: [
+    { subject: 'tollgate-memory-noheaders', peer: 'rate-limiter-flexible-memory', as: 'no headers' },
+    { subject: 'tollgate-redis-noheaders', peer: 'rate-limiter-flexible-redis', as: 'no headers' },
+    { subject: 'tollgate-memory-legacy', peer: 'koa-ratelimit-memory', as: 'X-RateLimit-*' },
+    { subject: 'tollgate-redis-legacy', peer: 'koa-ratelimit-redis', as: 'X-RateLimit-*' },
+  ],
+  fastify: [
+    { subject: 'tollgate-memory-noheaders', peer: 'rate-limiter-flexible-memory', as: 'no headers' },
+    { subject: 'tollgate-redis-noheaders', peer: 'rate-limiter-flexible-redis', as: 'no headers' },
+    { subject: 'tollgate-memory-legacy', peer: 'fastify-rate-limit-memory', as: 'X-RateLimit-*' },
+    { subject: 'tollgate-redis-legacy', peer: 'fastify-rate-limit-redis', as: 'X-RateLimit-*' },
+  ],
+};
+
+/** p99 latency at saturation with Redis: tollgate's against the framework's own Redis peer. */
+export const P99_TARGETS = [
+  { framework: 'express', subject: 'tollgate-redis', peer: 'express-rate-limit-redis', factor: 1 },
+  { framework: 'koa', subject: 'tollgate-redis', peer: 'koa-ratelimit-redis', factor: 1 },
+  { framework: 'fastify', subject: 'tollgate-redis', peer: 'fastify-rate-limit-redis', factor: 1 },
+];
+
+export const usesRedis = (contender) => /-redis(?:-|$)/.test(contender);
 
 /** The contenders of one framework, as { contender, limited } scenarios, each run after a bare one. */
 export function scenarios(framework, { quick }) {
@@ -59,6 +93,14 @@ export function scenarios(framework, { quick }) {
     'tollgate-metrics',
     ...f.metricsPeers,
     ...(quick && !f.otelInQuick ? [] : ['otel']),
+    ...(framework === 'fastify' ? ['tollgate-redis-uncoalesced'] : []),
+    // Like for like: each tollgate variant, and any peer configuration not run above.
+    ...new Set(
+      (LIKE_FOR_LIKE[framework] ?? []).flatMap(({ subject, peer }) => [
+        subject,
+        ...(f.memoryPeers.includes(peer) || f.redisPeers.includes(peer) ? [] : [peer]),
+      ]),
+    ),
   ];
   // Quick: the framework's own memory limiter is the only peer in the limited run.
   const limited = ['tollgate-memory', 'tollgate-redis', ...(quick ? f.limitedPeers.slice(0, 1) : f.limitedPeers)];
@@ -101,6 +143,7 @@ export const MEMORY_STORES = [
 ];
 export const REDIS_STORES = [
   'tollgate-redis',
+  'tollgate-redis-uncoalesced',
   'rate-limit-redis',
   'rate-limiter-flexible-redis',
   'fastify-rate-limit-redis',
@@ -127,6 +170,9 @@ export const SETTINGS = {
   },
   full: {
     reps: 3,
+    // Express's bare server moves by ±10 % between runs: more pairs, so effects of about 2 µs show
+    // in the spread (bench/README.md, Method).
+    repsByFramework: { express: 5 },
     seconds: 3,
     warmup: 1,
     storeSeconds: 1,
