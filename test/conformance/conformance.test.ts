@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, it } from 'vitest';
 import { clusterClient, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 import { type ClientKind, clientKinds, keysOf } from '../redis/clients.js';
 import { type AppSpec, handlerBody, adapters as listed, type Served } from './adapters.js';
+import { issue16Scenarios } from './issue16-scenarios.js';
 import { nestApp } from './nestjs-adapters.js';
 import { type Context, outageScenarios, scenarios } from './scenarios.js';
 
@@ -80,6 +81,8 @@ const storeKinds: StoreKind[] = [
 function prefixed(store: RedisStore, prefix: string): Store {
   return {
     consume: (key, buckets, costs) => store.consume(`${prefix}:${key}`, buckets, costs),
+    adjust: (key, buckets, deltas) => store.adjust(`${prefix}:${key}`, buckets, deltas),
+    lower: (key, buckets, ceilings) => store.lower(`${prefix}:${key}`, buckets, ceilings),
     peek: (key, buckets) => store.peek(`${prefix}:${key}`, buckets),
     reset: (key) => store.reset(`${prefix}:${key}`),
     isAvailable: () => store.isAvailable(),
@@ -90,7 +93,7 @@ for (const kind of storeKinds) {
   describe.skipIf(!kind.enabled)(`conformance on the ${kind.name} store`, () => {
     for (const adapter of adapters) {
       describe(adapter.name, () => {
-        for (const scenario of scenarios) {
+        for (const scenario of [...scenarios, ...issue16Scenarios]) {
           it(scenario.name, async () => {
             const clock = { now: 1_764_000_000_000 };
             const { store, keys } = kind.make(clock, uniquePrefix('conf'));

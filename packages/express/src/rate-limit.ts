@@ -33,6 +33,10 @@ const reader: RequestReader<Request> = {
   ip: (req) => req.ip,
   header: (req, name) => firstHeader(req.headers, name),
   holder: (req) => req,
+  // 'close' follows 'finish'; only the first report counts, so a close alone means the client left.
+  whenDone: (req, done) => {
+    req.res?.once('finish', () => done(req.res?.statusCode)).once('close', () => done(undefined));
+  },
 };
 
 /**

@@ -72,7 +72,15 @@ const reader: RequestReader<FastifyRequest> = {
   ip: (request) => request.ip,
   header: (request, name) => firstHeader(request.headers, name),
   holder: (request) => request,
+  // 'close' follows 'finish'; only the first report counts, so a close alone means the client left.
+  whenDone: (request, done) => {
+    const res = responses.get(request);
+    res?.once('finish', () => done(res.statusCode)).once('close', () => done(undefined));
+  },
 };
+
+/** Each request's Node response, for `whenDone` (a Fastify request does not lead to its reply). */
+const responses = new WeakMap<FastifyRequest, FastifyReply['raw']>();
 
 const POLICY_FIELDS = ['max', 'window', 'burst', 'policies', 'name'] as const;
 
@@ -97,6 +105,7 @@ function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onReq
   };
   return function tollgateRateLimit(request, reply, done) {
     let outcome: Outcome | Promise<Outcome>;
+    responses.set(request, reply.raw);
     try {
       outcome = http.handle(request);
     } catch (error) {

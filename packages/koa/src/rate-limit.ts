@@ -33,6 +33,10 @@ const reader: RequestReader<Context> = {
   ip: (ctx) => ctx.ip,
   header: (ctx, name) => firstHeader(ctx.headers, name),
   holder: (ctx) => ctx.state,
+  // 'close' follows 'finish'; only the first report counts, so a close alone means the client left.
+  whenDone: (ctx, done) => {
+    ctx.res.once('finish', () => done(ctx.res.statusCode)).once('close', () => done(undefined));
+  },
 };
 
 /**

@@ -2,6 +2,12 @@ import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import type { Decision } from '../limiter/decision.js';
 import { isPromiseLike } from '../limiter/is-promise-like.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter, type RateLimiterOptions } from '../limiter/rate-limiter.js';
+import {
+  type LimiterResponseOptions,
+  RESPONSE_OPTIONS,
+  ResponseSettlement,
+  type WhenResponseDone,
+} from '../limiter/response-settlement.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction, ownOptions } from '../options/validate.js';
 import { Throttle } from '../stores/throttle.js';
@@ -22,7 +28,7 @@ import { holdDecision, type RateLimitHolder, RateLimitInfo } from './rate-limit-
 type MaybePromise<T> = T | Promise<T>;
 
 /** The options every adapter's `rateLimit()` takes; `Req` is the framework's request. */
-export type HttpRateLimitOptions<Req, Handler> = RateLimiterOptions & {
+export type HttpRateLimitOptions<Req, Handler> = LimiterResponseOptions<Req> & {
   /** `'ip'` (default), `'token'` (Bearer or X-API-Key, hashed; the IP when absent), or a function. */
   key?: 'ip' | 'token' | ((req: Req) => MaybePromise<string>);
   /** Tokens a request takes (default 1), or a function of the request. */
@@ -57,6 +63,12 @@ export interface RequestReader<Req> {
    * the request itself, or Koa's `ctx.state`. Without it, the decision is only in the `Outcome`.
    */
   holder?(req: Req): RateLimitHolder;
+  /**
+   * Calls `done` once with the response's status when it has finished, or with undefined when the
+   * client went away first: refunds (`skipSuccessfulRequests`, `skipFailedRequests`) and the end
+   * of a `slowDown` wait depend on it.
+   */
+  whenDone?: WhenResponseDone<Req>;
 }
 
 /** How an adapter presents a limiter it named itself, e.g. a Fastify route limit. */
@@ -90,7 +102,7 @@ export type Outcome =
       readonly decision: undefined;
     };
 
-const OWN_OPTIONS = ['key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet', 'onLimited'];
+const OWN_OPTIONS = ['key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet', 'onLimited', ...RESPONSE_OPTIONS];
 const HTTP_OPTIONS = new Set([...RATE_LIMITER_OPTIONS, ...OWN_OPTIONS]);
 
 /** How often, at most, a failing hook is logged again (per limiter and hook). */
@@ -151,6 +163,8 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly skip: ((req: Req) => MaybePromise<boolean>) | undefined;
   private readonly headerMode: HeaderMode | undefined;
   private readonly names: readonly string[];
+  /** Refunds once the status is known, and slow-down waits; undefined when neither is asked for. */
+  private readonly settlement: ResponseSettlement<Req> | undefined;
   /** This limiter's name in the request's `rateLimits`. */
   private readonly displayName: string;
   private readonly solo: SoloHeaders | undefined;
@@ -171,6 +185,8 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     this.builtInKey = typeof key !== 'function';
     // Already validated by the RateLimiter.
     this.logger = (limiterOptions.logger as Logger | undefined) ?? consoleLogger;
+    const settlement = new ResponseSettlement(opts, this.limiter as RateLimiter<Req>, this.logger, reader.whenDone);
+    this.settlement = settlement.active ? settlement : undefined;
     this.cost = parseCost(cost, this.limiter);
     this.skip = optionalFunction(skip, 'skip');
     this.handler = optionalFunction<Handler>(handler, 'handler');
@@ -222,12 +238,32 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     if (typeof key !== 'string' || key.length === 0) {
       throw new TollgateError(ErrorCodes.INVALID_KEY, 'tollgate: the `key` function must return a non-empty string');
     }
-    if (typeof this.cost === 'number') return this.decided(req, key, this.cost, this.limiter.decide(key, this.cost));
+    if (typeof this.cost === 'number') return this.decided(req, key, this.cost, this.decide(req, key, this.cost));
     const cost = this.cost(req);
     if (isPromiseLike(cost)) {
-      return Promise.resolve(cost).then((c) => this.decided(req, key, c, this.limiter.decide(key, c)));
+      return Promise.resolve(cost).then((c) => this.decided(req, key, c, this.decide(req, key, c)));
     }
-    return this.decided(req, key, cost, this.limiter.decide(key, cost));
+    return this.decided(req, key, cost, this.decide(req, key, cost));
+  }
+
+  /** The limiter's decision, with the request for per-request limits; waiting or refundable if asked. */
+  private decide(req: Req, key: string, cost: number): Decision | Promise<Decision> {
+    if (this.settlement !== undefined) return this.settlement.decide(req, key, cost);
+    return (this.limiter as RateLimiter<Req>).decide(key, cost, req);
+  }
+
+  /** A slowed-down request says how long it waited (`Server-Timing`, as a browser's devtools show it). */
+  private delayed(outcome: Outcome, decision: Decision): Outcome {
+    const ms = this.settlement?.delayOf(decision) ?? 0;
+    if (ms === 0) return outcome;
+    return { ...outcome, headers: [...outcome.headers, ['Server-Timing', `ratelimit-delay;dur=${ms}`]] };
+  }
+
+  /** The names clients see for a decision's policies: fixed, or for per-request limits the decision's own. */
+  private namesOf(decision: Decision): readonly string[] {
+    if (!this.limiter.perRequest) return this.names;
+    const { policies } = decision;
+    return policies.map((s) => (policies.length === 1 ? this.displayName : `${this.displayName}.${s.policy.label}`));
   }
 
   private decided(
@@ -236,7 +272,9 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     cost: number,
     decision: Decision | Promise<Decision>,
   ): Outcome | Promise<Outcome> {
-    if (isPromiseLike(decision)) return Promise.resolve(decision).then((d) => this.outcome(req, key, cost, d));
+    if (isPromiseLike(decision)) {
+      return Promise.resolve(decision).then((d) => this.delayed(this.outcome(req, key, cost, d), d));
+    }
     return this.outcome(req, key, cost, decision);
   }
 
@@ -277,7 +315,8 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     const headers = this.headersFor(req, decision);
     if (decision.allowed) return { action: 'next', headers, decision };
     const retryAfter = retryAfterSeconds(decision.retryAfterMs);
-    const violated = decision.policies.flatMap((s, i) => (s.allowed ? [] : [this.names[i] as string]));
+    const names = this.namesOf(decision);
+    const violated = decision.policies.flatMap((s, i) => (s.allowed ? [] : [names[i] as string]));
     return {
       action: 'reject',
       status: 429,
@@ -339,11 +378,13 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     if (this.headerMode === undefined || decision.source === 'open') return [];
     const mode = this.headerMode;
     const solo = this.solo as SoloHeaders;
-    if (headerLimiters === 1) return solo.for(decision, mode === 'legacy' ? Date.now() : 0);
-    const mine: Contribution = { decision, names: this.names, mode };
+    const { perRequest } = this.limiter;
+    if (headerLimiters === 1 && !perRequest) return solo.for(decision, mode === 'legacy' ? Date.now() : 0);
+    const mine: Contribution = { decision, names: this.namesOf(decision), mode };
     const made = contributions.get(req);
     if (made === undefined) {
       contributions.set(req, [mine]);
+      if (perRequest) return rateLimitHeaders(mode, [mine], Date.now());
       return solo.for(decision, mode === 'legacy' ? Date.now() : 0);
     }
     made.push(mine);
