@@ -8,6 +8,9 @@ Commands:
   status <key>   Show a client's buckets (tokens left, time to full) without consuming
   reset <key>    Refill a client's buckets: delete its state (the admin reset)
   usage          Claude API calls, tokens and cost per UTC day and model
+  quota set <tenant> --max <n> --window <duration> [--burst <n>] | quota get|delete <tenant>
+                 A tenant's limit changed at runtime: limiters with a RedisQuotaSource on this
+                 Redis apply it within their quotas.cacheMs (default 5 s)
 
 Which Redis (every command):
   --redis-url <url>    redis:// or rediss:// URL; default: the REDIS_URL environment variable.

@@ -4,6 +4,7 @@ import { type BucketStatus, type ResetResult, reset, status, validate } from './
 import { type Connected, connect, describe, parseRedisUrl, redisFailure } from './connect.js';
 import { CliError, EXIT_FAILURE, oneLine } from './errors.js';
 import { evictionWarning } from './eviction.js';
+import { quota } from './quota.js';
 import { count, duration, table } from './table.js';
 import { formatUsage, usage, validateUsagePrefix } from './usage.js';
 
@@ -17,6 +18,7 @@ export interface Io {
 
 /** Runs one command; returns the exit status. Every failure is one line on stderr. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  if (argv[0] === 'quota') return quota(argv.slice(1), io);
   let connected: Connected | undefined;
   try {
     const command = parseCommand(argv, io.env);
