@@ -251,6 +251,42 @@ describe('coalescing, counted by the server (a redis-server of the test’s own)
     }
   });
 
+  it('fails each decision of a batch queued or in flight when Redis is killed, each with a coded error', async () => {
+    const own = await RedisProcess.start();
+    const client = new Redis(own.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    clients.push(client);
+    const store = new RedisStore({ client, logger: silent, timeoutMs: 2000 });
+    stores.push(store);
+    await store.consume(uniquePrefix('warm'), one, [1]);
+    const prefix = uniquePrefix('killed');
+    const pending = Array.from({ length: 50 }, (_, i) => store.consume(`${prefix}:${i}`, one, [1]));
+    own.killSync();
+    const outcomes = await Promise.allSettled(pending);
+    for (const outcome of outcomes) {
+      // Some may have been decided before the kill; every other one fails, coded.
+      if (outcome.status === 'fulfilled') continue;
+      expect(outcome.reason).toBeInstanceOf(TollgateError);
+      expect([ErrorCodes.STORE_UNAVAILABLE, ErrorCodes.STORE_TIMEOUT]).toContain(
+        (outcome.reason as TollgateError).code,
+      );
+    }
+    expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+    await own.stop();
+  });
+
+  it('sends the consumes still queued before QUIT when a store that opened its client closes', async () => {
+    const store = new RedisStore({ url: server.url, logger: silent });
+    const warm = uniquePrefix('warm');
+    await store.consume(warm, one, [1]);
+    await Promise.all([store.consume(`${warm}:a`, one, [1]), store.consume(`${warm}:b`, one, [1])]);
+    const prefix = uniquePrefix('closing');
+    const pending = Array.from({ length: 10 }, (_, i) => store.consume(`${prefix}:${i}`, one, [1]));
+    await store.close();
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.allowed && r.tokens[0] === 4)).toBe(true);
+  });
+
   it('times out each decision of a batch on a hung Redis at the store’s timeoutMs, with STORE_TIMEOUT', async () => {
     const store = await warmStore({ timeoutMs: 300 });
     const prefix = uniquePrefix('hung');

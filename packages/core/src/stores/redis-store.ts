@@ -246,6 +246,8 @@ export class RedisStore implements Store {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // Consumes still waiting for their turn go out before QUIT, as they would have uncoalesced.
+    if (this.conn !== undefined && this.coalesce) batcherOf(this.conn).flushNow();
     this.leaveResets?.();
     this.denials?.clear();
     if (!this.ownsClient) return;
