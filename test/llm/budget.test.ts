@@ -8,13 +8,16 @@ import { backends, params, rejection, sdk } from './support.js';
 const MODEL = 'claude-sonnet-5';
 const usage = (input: number, output: number) => ({ input_tokens: input, output_tokens: output });
 
+const BURSTY = { '*': { rpm: 50, itpm: 30_000, otpm: 8_000, burst: { rpm: 50 } } };
+
 for (const backend of backends()) {
   describe.skipIf(!backend.available)(`spend budgets on ${backend.name}`, () => {
     afterAll(() => backend.close());
 
     it("holds each call's worst-case cost, so concurrent calls cannot overshoot the cap", async () => {
       // Worst case per call: 100 input (given) × 2 + 500 max_tokens × 10 = 5,200 µ$; the cap is 11,500 µ$.
-      const claude = backend.make({ budgets: { daily: 0.0115 } });
+      // Every request may go at once (the default burst is a second's worth): the budget is what binds.
+      const claude = backend.make({ budgets: { daily: 0.0115 }, limits: BURSTY });
       const call = { inputTokens: 100, maxTokens: 500, waitMs: 0 };
       const first = await claude.checkLimit(MODEL, call);
       const second = await claude.checkLimit(MODEL, call);
@@ -34,7 +37,7 @@ for (const backend of backends()) {
     });
 
     it('keeps tenants apart, and a monthly cap applies with the daily one', async () => {
-      const claude = backend.make({ budgets: { daily: 1, monthly: 0.006 } });
+      const claude = backend.make({ budgets: { daily: 1, monthly: 0.006 }, limits: BURSTY });
       const call = { inputTokens: 100, maxTokens: 500, waitMs: 0 };
       const a = await claude.checkLimit(MODEL, { ...call, tenant: 'tenant-a' });
       const refused = await rejection(claude.checkLimit(MODEL, { ...call, tenant: 'tenant-a' }));

@@ -9,8 +9,8 @@ import { backends, rejection } from './support.js';
  */
 
 const SONNET = 'claude-sonnet-4-5';
-/** Distinct limits per bucket; equal ones have a test of their own. */
-const SMALL = { [SONNET]: { rpm: 2, itpm: 1_000, otpm: 1_500 } };
+/** Distinct limits per bucket; equal ones have a test of their own. Both requests may go at once. */
+const SMALL = { [SONNET]: { rpm: 2, itpm: 1_000, otpm: 1_500, burst: { rpm: 2 } } };
 /** Refills one input token per millisecond: waits of tens of ms. */
 const FAST = { [SONNET]: { rpm: 100, itpm: 60_000, otpm: 50_000 } };
 
@@ -40,7 +40,7 @@ for (const backend of all) {
     it('ITPM and OTPM with EQUAL limits are still two buckets', async () => {
       // Policies of equal max and window have equal ids; a store that keys buckets by policy id
       // (RedisStore's hash fields) must still keep RPM, ITPM and OTPM apart.
-      const claude = backend.make({ limits: { [SONNET]: { rpm: 2, itpm: 1_000, otpm: 1_000 } } });
+      const claude = backend.make({ limits: { [SONNET]: { rpm: 2, itpm: 1_000, otpm: 1_000, burst: { rpm: 2 } } } });
       await claude.checkLimit(SONNET, { inputTokens: 600, maxTokens: 10, waitMs: 0 });
       const error = await rejection(claude.checkLimit(SONNET, { inputTokens: 600, maxTokens: 10, waitMs: 0 }));
       expect(error).toBeInstanceOf(RateLimitExceededError);
@@ -96,9 +96,9 @@ for (const backend of all) {
     it('without an input count, input is estimated from the request text', async () => {
       const claude = backend.make({ limits: SMALL });
       const request = { messages: [{ role: 'user', content: 'x'.repeat(1_796) }] };
-      // 'user' + 1,796 characters = 1,800 → 600 tokens
+      // 1,796 letters at 0.3, the keys role/content and 'user' at 0.3, 12 of framing: 556 tokens
       const first = await claude.checkLimit(SONNET, { request, maxTokens: 10, waitMs: 0 });
-      expect(first.inputTokens).toBe(600);
+      expect(first.inputTokens).toBe(556);
       await rejection(claude.checkLimit(SONNET, { request, maxTokens: 10, waitMs: 0 }));
     });
 
@@ -115,7 +115,9 @@ for (const backend of all) {
 
     it('a deadline shorter than the wait refuses without waiting it out', async () => {
       const claude = backend.make({ limits: SMALL, maxWaitMs: 2_000 });
-      await claude.checkLimit(SONNET, { inputTokens: 1_000, maxTokens: 1 });
+      const first = await claude.checkLimit(SONNET, { inputTokens: 1_000, maxTokens: 1 });
+      // Used in full: nothing in flight could give tokens back before the deadline.
+      await first.settle({ input_tokens: 1_000, output_tokens: 1 });
       // About 60 s needed, 2 s allowed by the limiter's maxWaitMs.
       const error = await rejection(claude.checkLimit(SONNET, { inputTokens: 1_000, maxTokens: 1 }));
       expect(error).toBeInstanceOf(RateLimitExceededError);
@@ -139,7 +141,7 @@ for (const backend of all) {
     });
 
     it('settle charges what the call used beyond its reservation', async () => {
-      const claude = backend.make({ limits: { [SONNET]: { rpm: 10, itpm: 1_000, otpm: 2_000 } } });
+      const claude = backend.make({ limits: { [SONNET]: { rpm: 10, itpm: 1_000, otpm: 2_000, burst: { rpm: 10 } } } });
       const r = await claude.checkLimit(SONNET, { inputTokens: 100, maxTokens: 100, waitMs: 0 });
       await r.settle({ input_tokens: 100, output_tokens: 100, cache_creation_input_tokens: 800 });
       // 100 + 800 cache writes count against ITPM: 100 left.
@@ -157,7 +159,9 @@ for (const backend of all) {
     });
 
     it('a family shares one budget: Opus 4.5 to 4.8 together', async () => {
-      const claude = backend.make({ limits: { 'claude-opus-4-5+': { rpm: 2, itpm: 10_000, otpm: 10_000 } } });
+      const claude = backend.make({
+        limits: { 'claude-opus-4-5+': { rpm: 2, itpm: 10_000, otpm: 10_000, burst: { rpm: 2 } } },
+      });
       const r = await claude.checkLimit('claude-opus-4-5', { inputTokens: 1, maxTokens: 1, waitMs: 0 });
       expect(r.family).toBe('claude-opus-4-5+');
       await claude.checkLimit('claude-opus-4-8-20260101', { inputTokens: 1, maxTokens: 1, waitMs: 0 });

@@ -34,6 +34,8 @@ function limiter(client: Redis, options: Omit<ClaudeRateLimiterOptions, 'redis'>
   const claude = new ClaudeRateLimiter({
     redis: client,
     timeoutMs: TIMEOUT_MS,
+    // What these tests check: nothing admitted without the store (failMode 'local' has its own).
+    failMode: 'closed',
     limits: ROOMY,
     logger: log.logger,
     ...options,
@@ -201,7 +203,12 @@ describe.skipIf(!redis.binary)('ClaudeRateLimiter when Redis is away', () => {
     own.on('error', () => {});
     // quit() would wait for a connection that never comes.
     kit.cleanups.push(() => own.disconnect());
-    const claude = new ClaudeRateLimiter({ store, timeoutMs: TIMEOUT_MS, logger: collectingLogger().logger });
+    const claude = new ClaudeRateLimiter({
+      store,
+      timeoutMs: TIMEOUT_MS,
+      failMode: 'closed',
+      logger: collectingLogger().logger,
+    });
     const checked = await kit.timed('unreachable RedisStore url checkLimit', () => claude.checkLimit(MODEL, call));
     expectBounded(checked, ErrorCodes.STORE_TIMEOUT);
     const stats = await kit.timed('unreachable RedisStore url getUsageStats', () => claude.getUsageStats());
@@ -225,7 +232,7 @@ describe("ClaudeRateLimiter on a store of the app's own that stops answering", (
   }
 
   it('checkLimit ends with STORE_TIMEOUT within timeoutMs', async () => {
-    const claude = new ClaudeRateLimiter({ store: hangingStore('consume'), timeoutMs: TIMEOUT_MS });
+    const claude = new ClaudeRateLimiter({ store: hangingStore('consume'), timeoutMs: TIMEOUT_MS, failMode: 'closed' });
     const result = await kit.timed('hanging store checkLimit', () => claude.checkLimit(MODEL, call));
     expectBounded(result, ErrorCodes.STORE_TIMEOUT);
   });

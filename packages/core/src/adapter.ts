@@ -35,6 +35,12 @@ export {
   type RequestReader,
 } from './http/http-limiter.js';
 export { PROBLEM_CONTENT_TYPE, QUOTA_EXCEEDED_TYPE } from './http/problem.js';
+export {
+  CircuitBreaker,
+  type CircuitConfig,
+  NO_CALL,
+  parseCircuitOptions,
+} from './limiter/circuit-breaker.js';
 export { tokenCount } from './limiter/policy.js';
 export { isLogger } from './log.js';
 export { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from './options/validate.js';

@@ -1,4 +1,5 @@
 import {
+  type CircuitOptions,
   consoleLogger,
   InvalidOptionError,
   type Logger,
@@ -7,11 +8,19 @@ import {
   RedisStore,
   type Store,
 } from '@tollgate/core';
-import { assertKnownOptions, assertOptionsObject, isLogger, positiveInteger, timerMs } from '@tollgate/core/adapter';
+import {
+  assertKnownOptions,
+  assertOptionsObject,
+  isLogger,
+  parseCircuitOptions,
+  positiveInteger,
+  timerMs,
+} from '@tollgate/core/adapter';
 import { LlmLimiter } from '../engine/llm-limiter.js';
 import { nonNegativeInteger, parseBudgets, parseLimits, safeName, waitLimit } from '../engine/options.js';
 import { runWithRetries } from '../engine/retry-loop.js';
 import { storeTimeoutMs } from '../engine/store-call.js';
+import { FAIL_MODES, type FailMode } from '../engine/store-guard.js';
 import { chooseSharing } from '../engine/store-sharing.js';
 import type {
   CallEstimate,
@@ -64,6 +73,19 @@ export interface ClaudeRateLimiterOptions {
    * the API is not called; after one, what could not be written is logged and counted, never thrown.
    */
   timeoutMs?: number;
+  /**
+   * What admits calls while the store is down (it failed, timed out, or its circuit breaker is
+   * open), as `RateLimiter`'s: `'local'` (default) buckets in this process with the same limits,
+   * `'open'` admits every call, `'closed'` refuses with `TOLLGATE_STORE_TIMEOUT` /
+   * `TOLLGATE_STORE_UNAVAILABLE`. Budgets are money: a budget hold the store cannot confirm is
+   * refused whatever the mode.
+   */
+  failMode?: FailMode;
+  /**
+   * Core's circuit breaker over the store, as `RateLimiter`'s `circuit`: after 5 failures in a row
+   * (default) store calls fail at once until a probe finds the store back; `false` turns it off.
+   */
+  circuit?: boolean | CircuitOptions;
   logger?: Logger;
 }
 
@@ -82,6 +104,8 @@ const KNOWN = new Set([
   'rampRecoveryMs',
   'budgets',
   'timeoutMs',
+  'failMode',
+  'circuit',
   'logger',
 ]);
 
@@ -110,6 +134,15 @@ export class ClaudeRateLimiter {
     }
     const logger = (opts.logger as Logger | undefined) ?? consoleLogger;
     const timeoutMs = storeTimeoutMs(opts.timeoutMs);
+    const failMode = opts.failMode === undefined ? 'local' : (opts.failMode as FailMode);
+    if (!FAIL_MODES.includes(failMode)) {
+      throw new InvalidOptionError(
+        'failMode',
+        opts.failMode,
+        `accepted: ${FAIL_MODES.map((m) => `'${m}'`).join(', ')}`,
+      );
+    }
+    const circuit = parseCircuitOptions(opts.circuit);
     const budgets = parseBudgets(opts.budgets);
     const store: Store =
       opts.redis !== undefined
@@ -143,6 +176,8 @@ export class ClaudeRateLimiter {
       rampRecoveryMs:
         opts.rampRecoveryMs === undefined ? 300_000 : positiveInteger(opts.rampRecoveryMs, 'rampRecoveryMs'),
       timeoutMs,
+      failMode,
+      circuit: circuit ?? false,
       logger,
       pricesAsOf: PRICES_AS_OF,
     });

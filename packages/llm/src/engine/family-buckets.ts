@@ -4,14 +4,25 @@ import { policyId } from '@tollgate/core/stored-format';
 import type { FamilyLimits } from './types.js';
 
 const DEFAULT_LIMITS: FamilyLimits = { rpm: 50, itpm: 30_000, otpm: 8_000 };
+export const LIMIT_KINDS = ['rpm', 'itpm', 'otpm'] as const;
+export type LimitKind = (typeof LIMIT_KINDS)[number];
+const WINDOW_MS = 60_000;
 
-/** Each family's three buckets (requests, input tokens, output tokens per minute) and their key. */
+/** A limit's bucket size when neither the caller nor the provider says: the whole minute. */
+export const WHOLE_MINUTE = (_kind: LimitKind, limit: number): number => limit;
+
+/**
+ * Each family's three buckets (requests, input tokens, output tokens per minute) and their key.
+ * A limit the server reports below the configured one (`learn`) replaces it in this process; the
+ * bucket keeps its stored field, so its tokens carry over.
+ */
 export class FamilyBuckets {
   private readonly policies = new Map<string, readonly Policy[]>();
 
   constructor(
     private readonly limits: Readonly<Record<string, FamilyLimits>>,
     private readonly prefix: string,
+    private readonly defaultBurst: (kind: LimitKind, limit: number) => number = WHOLE_MINUTE,
   ) {}
 
   /** [rpm, itpm, otpm] of `family`: its limits, else `'*'`'s, else the defaults. */
@@ -20,18 +31,36 @@ export class FamilyBuckets {
     if (policies === undefined) {
       const limits = this.limits[family] ?? this.limits['*'] ?? DEFAULT_LIMITS;
       // Each bucket gets its own field even when two limits are equal.
-      policies = (['rpm', 'itpm', 'otpm'] as const).map((kind) => {
+      policies = LIMIT_KINDS.map((kind) => {
         const max = limits[kind];
-        const windowMs = 60_000;
-        const id = `${kind}:${policyId({ max, windowMs, capacity: max })}`;
-        return Object.freeze({ max, windowMs, capacity: max, ratePerMs: max / windowMs, id, label: `${max}-per-1m` });
+        const capacity = limits.burst?.[kind] ?? this.defaultBurst(kind, max);
+        const id = `${kind}:${policyId({ max, windowMs: WINDOW_MS, capacity })}`;
+        return bucket(max, capacity, id);
       });
       this.policies.set(family, policies);
     }
     return policies;
   }
 
+  /**
+   * Lowers `family`'s limit `index` (0 rpm, 1 itpm, 2 otpm) to `limit` per minute when it is
+   * below the one in force: the rate follows, the burst never exceeds it. True when it changed.
+   */
+  learn(family: string, index: number, limit: number): boolean {
+    const policies = [...this.of(family)];
+    const current = policies[index];
+    if (current === undefined || !Number.isSafeInteger(limit) || limit < 1 || limit >= current.max) return false;
+    policies[index] = bucket(limit, Math.min(current.capacity, limit), current.id);
+    this.policies.set(family, Object.freeze(policies));
+    return true;
+  }
+
   key(family: string): string {
     return `${this.prefix}:llm:${storeKey(family)}`;
   }
+}
+
+function bucket(max: number, capacity: number, id: string): Policy {
+  const label = capacity === max ? `${max}-per-1m` : `${max}-per-1m-burst-${capacity}`;
+  return Object.freeze({ max, windowMs: WINDOW_MS, capacity, ratePerMs: max / WINDOW_MS, id, label });
 }

@@ -1,5 +1,13 @@
-import { InvalidOptionError, type Logger, RateLimitExceededError, type Store } from '@tollgate/core';
-import { storeKey } from '@tollgate/core/adapter';
+import {
+  InvalidOptionError,
+  type Logger,
+  MemoryStore,
+  type Policy,
+  RateLimitExceededError,
+  type Store,
+  type StoreResult,
+} from '@tollgate/core';
+import { type CircuitConfig, parseCircuitOptions, storeKey } from '@tollgate/core/adapter';
 import { type BudgetPeriod, budgetPeriods } from './budget.js';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { FamilyBuckets } from './family-buckets.js';
@@ -10,16 +18,21 @@ import type { LlmProvider } from './provider.js';
 import { Ramp } from './ramp.js';
 import { refusal } from './refusal.js';
 import { SpendCapGate } from './spend-cap.js';
-import { storeCall } from './store-call.js';
+import { type FailMode, isStoreFailure, StoreGuard } from './store-guard.js';
 import type { Sharing } from './store-sharing.js';
 import { NO_TOKENS, type TokenCounts } from './tokens.js';
 import type { CallEstimate, FamilyLimits, RecordOptions, Reservation, UsageStats } from './types.js';
 import { usageStats } from './usage-stats.js';
+import { type FamilyLine, POLL_MS, WaitLines } from './waiters.js';
 import { reportWriteFailure } from './write-failures.js';
 
 /** A budget hold left by a process that died stops counting after this long. */
 const BUDGET_HOLD_MS = 10 * 60_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An admission's answer and the store that gave it (undefined: `failMode: 'open'` admitted it unseen). */
+interface Admission extends StoreResult {
+  readonly store: Store | undefined;
+}
 
 /** Everything the engine runs on, parsed and checked by the provider's limiter class. */
 export interface EngineConfig {
@@ -32,6 +45,10 @@ export interface EngineConfig {
   readonly maxWaitMs: number;
   readonly rampRecoveryMs: number;
   readonly timeoutMs: number;
+  /** What admits calls while the store is down: `local` buckets (default), `open`, or `closed` (refuse). */
+  readonly failMode?: FailMode;
+  /** Core's circuit breaker settings for the store (default core's); `false` turns it off. */
+  readonly circuit?: CircuitConfig | false;
   readonly logger: Logger;
   /** The price table's date, reported by `getUsageStats`. */
   readonly pricesAsOf: string;
@@ -53,14 +70,26 @@ export class LlmLimiter {
   readonly outputs = new OutputEstimator();
   readonly ramp: Ramp;
   readonly spendCap = new SpendCapGate();
+  readonly guard: StoreGuard;
+  private readonly failMode: FailMode;
   private readonly buckets: FamilyBuckets;
+  private readonly lines = new WaitLines();
+  private readonly sharing: EngineConfig['sharing'];
+  /** `failMode: 'local'`: the buckets this process keeps while the store is down. */
+  private local: MemoryStore | undefined;
 
   constructor(
     readonly provider: LlmProvider,
     readonly config: EngineConfig,
   ) {
     this.ramp = new Ramp(config.rampRecoveryMs);
-    this.buckets = new FamilyBuckets(config.limits, config.prefix);
+    this.buckets = new FamilyBuckets(config.limits, config.prefix, (kind, limit) =>
+      provider.defaultBurst === undefined ? limit : provider.defaultBurst(kind, limit),
+    );
+    this.failMode = config.failMode ?? 'local';
+    const circuit = config.circuit === undefined ? parseCircuitOptions(undefined) : config.circuit || undefined;
+    this.guard = new StoreGuard(config.timeoutMs, circuit, config.logger, `${provider.label} limiter`, this.failMode);
+    this.sharing = this.guard.share(config.sharing);
     provider.metrics.init();
   }
 
@@ -79,27 +108,104 @@ export class LlmLimiter {
     const budget = await this.holdBudget(model, estimate.tenant, input, estimate.maxTokens ?? otpm.capacity);
     const deadline = Date.now() + waitMs;
     try {
-      for (;;) {
-        const result = await storeCall('rate limit store', this.config.timeoutMs, () =>
-          this.config.store.consume(key, policies, costs),
-        );
-        if (result.allowed) return this.reservation(model, family, key, input, output, budget);
-        const decision = refusal(policies, result.tokens, costs);
-        const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
-        if (Date.now() + wait > deadline) throw new RateLimitExceededError(decision);
-        this.provider.metrics.wait(model);
-        await sleep(wait);
-      }
+      return await this.admit(model, family, key, costs, deadline, budget);
     } catch (error) {
       // Not awaited: a store that just failed would make the caller wait again for its error. On
       // one connection the release still goes before any later reservation; if it is lost, the
       // hold expires by itself.
       if (budget !== undefined) {
-        this.config.sharing.budgets
+        this.sharing.budgets
           .settle(budget.periods, budget.id, 0)
           .catch((lost: unknown) => this.writeFailed('budget', model, lost, { released: budget.id }));
       }
       throw error;
+    }
+  }
+
+  /**
+   * Takes `costs` from the family's buckets, waiting in line for room until `deadline`. Only the
+   * first in line asks the store; it sleeps until the refill it was told (at most `POLL_MS`, to
+   * see tokens other processes give back), or until a reservation of this process settles. A
+   * wait past the deadline is refused at once unless what this process has in flight could
+   * cover it once given back.
+   */
+  private async admit(
+    model: string,
+    family: string,
+    key: string,
+    costs: readonly number[],
+    deadline: number,
+    budget: BudgetHold | undefined,
+  ): Promise<Reservation> {
+    const line = this.lines.of(family);
+    let waiter: ReturnType<FamilyLine['join']> | undefined = line.empty ? undefined : line.join();
+    try {
+      for (;;) {
+        if (waiter !== undefined) await line.turn(waiter, deadline);
+        const policies = this.buckets.of(family);
+        // A limit learned meanwhile may have made a bucket smaller than the call.
+        const taken = costs.map((cost, i) => Math.min(cost, policies[i]?.capacity ?? cost));
+        const admitted = await this.consume(key, policies, taken);
+        if (admitted.allowed) return this.reservation(model, family, key, taken, budget, admitted.store, line);
+        const decision = refusal(policies, admitted.tokens, taken);
+        line.lastRefusal = decision;
+        const wait = decision.retryAfterMs + Math.floor(Math.random() * 25);
+        const left = deadline - Date.now();
+        if (left <= 0 || (wait > left && !line.couldCover(policies, admitted.tokens, taken, left))) {
+          throw new RateLimitExceededError(decision);
+        }
+        if (waiter === undefined) {
+          waiter = line.join();
+          // Others joined while this call asked the store: they were first.
+          if (!line.isFirst(waiter)) continue;
+        }
+        this.provider.metrics.wait(model);
+        await line.sleep(waiter, Math.min(wait, POLL_MS, left));
+      }
+    } finally {
+      if (waiter !== undefined) line.leave(waiter);
+    }
+  }
+
+  /** One admission from the store, or from `failMode` when the store fails or its circuit is open. */
+  private async consume(key: string, policies: readonly Policy[], costs: readonly number[]): Promise<Admission> {
+    const { store } = this.config;
+    const { failMode } = this;
+    try {
+      const result = await this.guard.call('rate limit store', () => store.consume(key, policies, costs));
+      return { ...result, store };
+    } catch (error) {
+      if (!isStoreFailure(error) || failMode === 'closed') throw error;
+      if (failMode === 'open') return { allowed: true, tokens: [], store: undefined };
+      this.local ??= new MemoryStore();
+      return { ...this.local.consume(key, policies, costs), store: this.local };
+    }
+  }
+
+  /**
+   * A quota refusal from the provider asked to wait `ms`: every call of the model's family waits
+   * as long, in every process sharing the store. The request bucket is lowered so that it holds
+   * one request exactly `ms` from now (a ceiling, so two processes pausing at once do not add up);
+   * admission then waits for it as for any refill, and resumes at the steady rate, not a burst.
+   * Never throws.
+   */
+  async pause(model: string, ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms <= 0) return;
+    const family = this.provider.family(model);
+    const policies = this.buckets.of(family);
+    const key = this.buckets.key(family);
+    const ceilings = policies.map((p, i) => (i === 0 ? 1 - p.ratePerMs * ms : p.capacity));
+    this.config.logger.warn(
+      { model: this.provider.safeModelId(model), family: storeKey(family), pauseMs: Math.round(ms) },
+      `${this.provider.label} asked to wait: every call of the family waits as long`,
+    );
+    this.local?.lower(key, policies, ceilings);
+    const { store } = this.config;
+    const lower = store.lower as NonNullable<Store['lower']>;
+    try {
+      await this.guard.call('rate limit store', () => lower.call(store, key, policies, ceilings));
+    } catch (error) {
+      this.writeFailed('buckets', model, error, { pauseMs: ms });
     }
   }
 
@@ -118,7 +224,7 @@ export class LlmLimiter {
     const periods = budgetPeriods(scope, this.config.budgets, Date.now());
     const safe = this.provider.safeModelId(model);
     const worst = this.provider.price(safe, { ...NO_TOKENS, input, output: maxOutput }, false).micros;
-    const held = await this.config.sharing.budgets.reserve(periods, worst, Date.now() + BUDGET_HOLD_MS);
+    const held = await this.sharing.budgets.reserve(periods, worst, Date.now() + BUDGET_HOLD_MS);
     if ('refused' in held) throw new BudgetExceededError(held.refused.period, new Date(held.refused.endsAt));
     return { periods, id: held.id };
   }
@@ -144,7 +250,7 @@ export class LlmLimiter {
     };
     let recorded: boolean;
     try {
-      recorded = await this.config.sharing.ledger.record(entry);
+      recorded = await this.sharing.ledger.record(entry);
     } catch (error) {
       // The entry in the log line is enough to add it by hand; the process's metrics still count it.
       this.writeFailed('ledger', safe, error, { entry });
@@ -161,7 +267,7 @@ export class LlmLimiter {
     }
     const today = Date.now();
     const dates = Array.from({ length: days }, (_, i) => utcDay(today - i * 86_400_000));
-    return usageStats(dates, await this.config.sharing.ledger.read(dates), this.config.pricesAsOf);
+    return usageStats(dates, await this.sharing.ledger.read(dates), this.config.pricesAsOf);
   }
 
   /** A ramp refusal from the provider: the admission rate halves. */
@@ -174,12 +280,14 @@ export class LlmLimiter {
     model: string,
     family: string,
     key: string,
-    input: number,
-    output: number,
+    costs: readonly number[],
     budget: BudgetHold | undefined,
+    store: Store | undefined,
+    line: FamilyLine,
   ): Reservation {
     let settled = false;
-    const policies = this.buckets.of(family);
+    const [, input = 0, output = 0] = costs;
+    line.hold(costs);
     return {
       model,
       family,
@@ -190,38 +298,87 @@ export class LlmLimiter {
         // Malformed usage throws here, before anything is marked or moved.
         const tokens = usage === undefined ? undefined : this.provider.tokenCounts(usage);
         settled = true;
-        let deltas = [0, -input, -output];
-        if (tokens !== undefined) {
-          deltas = [0, this.provider.rateLimitedInput(tokens) - input, tokens.output - output];
-          this.outputs.observe(model, tokens.output);
+        try {
+          let deltas = [0, -input, -output];
+          if (tokens !== undefined) {
+            deltas = [0, this.provider.rateLimitedInput(tokens) - input, tokens.output - output];
+            this.outputs.observe(model, tokens.output);
+          }
+          const given = headers === undefined || headers === null ? undefined : headers;
+          if (given !== undefined) this.learnLimits(model, family, given);
+          const policies = this.buckets.of(family);
+          const ceilings = given === undefined ? undefined : this.ceilings(policies, given);
+          const safe = this.provider.safeModelId(model);
+          const spent = tokens === undefined ? 0 : this.provider.price(safe, tokens, false).micros;
+          // The buckets and the budget at once: a store that went away costs one timeoutMs, not two.
+          await Promise.all([
+            store === undefined ? undefined : this.settleBuckets(model, store, key, policies, deltas, ceilings),
+            budget === undefined ? undefined : this.settleBudget(model, budget, spent),
+          ]);
+        } finally {
+          // Tokens given back (or the reservation over): the first waiter asks again now.
+          line.release(costs);
         }
-        const said = headers === undefined || headers === null ? undefined : this.provider.remaining(headers);
-        const ceilings = said?.map((n, i) => n ?? (policies[i] as { capacity: number }).capacity);
-        const safe = this.provider.safeModelId(model);
-        const spent = tokens === undefined ? 0 : this.provider.price(safe, tokens, false).micros;
-        // The buckets and the budget at once: a store that went away costs one timeoutMs, not two.
-        await Promise.all([
-          this.settleBuckets(model, key, policies, deltas, ceilings),
-          budget === undefined ? undefined : this.settleBudget(model, budget, spent),
-        ]);
       },
     };
+  }
+
+  /**
+   * What the server's headers say each bucket holds at most: what is left (`-remaining`), and
+   * what a bucket that is full only at `-reset` can hold now, refilling at its limit per minute.
+   */
+  private ceilings(policies: readonly Policy[], headers: unknown): number[] | undefined {
+    const left = this.provider.remaining(headers);
+    const untilFull = this.provider.untilFull?.(headers);
+    const limits = this.provider.limits?.(headers);
+    if (left === undefined && untilFull === undefined) return undefined;
+    return policies.map((policy, i) => {
+      let ceiling = left?.[i] ?? Number.POSITIVE_INFINITY;
+      const ms = untilFull?.[i];
+      if (ms !== undefined) {
+        const limit = limits?.[i] ?? policy.max;
+        ceiling = Math.min(ceiling, limit - (limit / policy.windowMs) * ms);
+      }
+      return Number.isFinite(ceiling) ? ceiling : policy.capacity;
+    });
+  }
+
+  /** A limit the server reports below the configured one is used from now on, said once. */
+  private learnLimits(model: string, family: string, headers: unknown): void {
+    const limits = this.provider.limits?.(headers);
+    if (limits === undefined) return;
+    const configured = this.buckets.of(family);
+    limits.forEach((limit, i) => {
+      if (limit === undefined) return;
+      const was = configured[i]?.max;
+      if (!this.buckets.learn(family, i, limit)) return;
+      this.config.logger.warn(
+        {
+          model: this.provider.safeModelId(model),
+          family: storeKey(family),
+          limit: ['rpm', 'itpm', 'otpm'][i],
+          was,
+          now: limit,
+        },
+        `${this.provider.label} reports a lower limit than configured: using it`,
+      );
+    });
   }
 
   /** Gives back or charges the difference, then lowers to the server's figures. Never throws. */
   private async settleBuckets(
     model: string,
+    into: Store,
     key: string,
-    policies: ReturnType<FamilyBuckets['of']>,
+    policies: readonly Policy[],
     deltas: readonly number[],
     ceilings: readonly number[] | undefined,
   ): Promise<void> {
-    const store = this.config.store as Required<Pick<Store, 'adjust' | 'lower'>>;
-    const { timeoutMs } = this.config;
+    const store = into as Store & Required<Pick<Store, 'adjust' | 'lower'>>;
     try {
-      await storeCall('rate limit store', timeoutMs, () => store.adjust(key, policies, deltas));
+      await this.guard.call('rate limit store', () => store.adjust(key, policies, deltas));
       if (ceilings !== undefined) {
-        await storeCall('rate limit store', timeoutMs, () => store.lower(key, policies, ceilings));
+        await this.guard.call('rate limit store', () => store.lower(key, policies, ceilings));
       }
     } catch (error) {
       // The buckets keep the estimate instead of the real usage, and refill within a minute.
@@ -232,7 +389,7 @@ export class LlmLimiter {
   /** Replaces the budget hold with the real cost. Never throws. */
   private async settleBudget(model: string, budget: BudgetHold, micros: number): Promise<void> {
     try {
-      await this.config.sharing.budgets.settle(budget.periods, budget.id, micros);
+      await this.sharing.budgets.settle(budget.periods, budget.id, micros);
     } catch (error) {
       // The hold expires by itself; the spend is missing from the budget.
       this.writeFailed('budget', model, error, { spentMicros: micros, periods: budget.periods.map((p) => p.key) });

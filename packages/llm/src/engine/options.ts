@@ -2,29 +2,30 @@ import { ErrorCodes, InvalidOptionError, TollgateError } from '@tollgate/core';
 import { assertKnownOptions, assertOptionsObject, timerMs, tokenCount } from '@tollgate/core/adapter';
 import type { FamilyLimits } from './types.js';
 
-/** `limits`: `{ [familyOrModel]: { rpm, itpm, otpm } }`, a model id standing for its whole family. */
+/** `limits`: `{ [familyOrModel]: { rpm, itpm, otpm, burst? } }`, a model id standing for its whole family. */
 export function parseLimits(value: unknown, family: (model: string) => string): Readonly<Record<string, FamilyLimits>> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null) {
     throw new InvalidOptionError(
       'limits',
       value,
-      "accepted: { [familyOrModel]: { rpm, itpm, otpm } }, with '*' for the rest",
+      "accepted: { [familyOrModel]: { rpm, itpm, otpm, burst?: { rpm?, itpm?, otpm? } } }, with '*' for the rest",
     );
   }
   const out: Record<string, FamilyLimits> = {};
   for (const [name, limits] of Object.entries(value)) {
     const l = assertOptionsObject(limits, `limits.${name}`);
-    assertKnownOptions(l, new Set(['rpm', 'itpm', 'otpm']), `limits.${name}`);
-    const parsed = {
+    assertKnownOptions(l, new Set(['rpm', 'itpm', 'otpm', 'burst']), `limits.${name}`);
+    const parsed: FamilyLimits = {
       rpm: tokenCount(l.rpm, `limits.${name}.rpm`),
       itpm: tokenCount(l.itpm, `limits.${name}.itpm`),
       otpm: tokenCount(l.otpm, `limits.${name}.otpm`),
     };
+    if (l.burst !== undefined) parsed.burst = parseBurst(l.burst, parsed, `limits.${name}.burst`);
     // Limits given by model id apply to the model's whole family (which shares one budget).
     const key = name === '*' ? name : family(name);
     const seen = out[key];
-    if (seen !== undefined && (seen.rpm !== parsed.rpm || seen.itpm !== parsed.itpm || seen.otpm !== parsed.otpm)) {
+    if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(parsed)) {
       throw new InvalidOptionError(
         `limits.${name}`,
         parsed,
@@ -34,6 +35,29 @@ export function parseLimits(value: unknown, family: (model: string) => string): 
     out[key] = parsed;
   }
   return Object.freeze(out);
+}
+
+/** The longest a bucket may take to refill from empty, as core's policies: 2^40 ms. */
+const MAX_FILL_MS = 2 ** 40;
+
+/** `burst: { rpm?, itpm?, otpm? }`: whole numbers of requests or tokens a bucket holds. */
+function parseBurst(value: unknown, limits: FamilyLimits, option: string): NonNullable<FamilyLimits['burst']> {
+  const burst = assertOptionsObject(value, option);
+  assertKnownOptions(burst, new Set(['rpm', 'itpm', 'otpm']), option);
+  const out: NonNullable<FamilyLimits['burst']> = {};
+  for (const kind of ['rpm', 'itpm', 'otpm'] as const) {
+    if (burst[kind] === undefined) continue;
+    const size = tokenCount(burst[kind], `${option}.${kind}`);
+    if ((size * 60_000) / limits[kind] > MAX_FILL_MS) {
+      throw new InvalidOptionError(
+        `${option}.${kind}`,
+        size,
+        `accepted: a whole number that the ${kind} limit (${limits[kind]} per minute) refills within 2^40 ms`,
+      );
+    }
+    out[kind] = size;
+  }
+  return out;
 }
 
 export function parseBudgets(value: unknown): { daily?: number; monthly?: number } | undefined {

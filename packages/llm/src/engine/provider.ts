@@ -28,6 +28,18 @@ export interface LlmProvider {
    * undefined for a bucket it said nothing about, or for all when it said nothing.
    */
   remaining(headers: unknown): readonly (number | undefined)[] | undefined;
+  /**
+   * The limits per minute the server's headers report for [requests, input tokens, output
+   * tokens]; one below the configured limit is used instead of it. Optional.
+   */
+  limits?(headers: unknown): readonly (number | undefined)[] | undefined;
+  /** Ms until the server says each bucket is full again (its reset time). Optional. */
+  untilFull?(headers: unknown): readonly (number | undefined)[] | undefined;
+  /**
+   * The bucket size of a limit the caller gave no `burst` for (default: the whole minute), as
+   * the API enforces it over shorter windows. Optional.
+   */
+  defaultBurst?(kind: 'rpm' | 'itpm' | 'otpm', perMinute: number): number;
   /** Where the limiter's counts go. */
   readonly metrics: LlmMetrics;
 }
@@ -43,6 +55,8 @@ export interface CallFailure {
   readonly spendCap?: { readonly errorCode: string; readonly until: number } | undefined;
   /** The server asks for a slower ramp-up: the admission rate halves. */
   readonly ramp?: boolean | undefined;
+  /** A quota refusal: every call of the model's family waits this long (ms), in every process. */
+  readonly pauseMs?: number | undefined;
 }
 
 /** Outcomes of one `run`: `success`, `error` (not retried or out of retries), `spend_cap`. */

@@ -8,6 +8,12 @@ export interface FamilyLimits {
   itpm: number;
   /** Output tokens per minute. */
   otpm: number;
+  /**
+   * Bucket sizes: how many of each may go at once from full (default: one second's worth of
+   * requests, at least 1, as the API may enforce a per-minute limit per second; the whole
+   * minute for tokens).
+   */
+  burst?: { rpm?: number; itpm?: number; otpm?: number };
 }
 
 /** What a caller knows about a call before making it. */
