@@ -1,8 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { RateLimiter, RedisStore } from '@tollgate/core';
+import { RateLimiter, RedisQuotaSource, RedisStore } from '@tollgate/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisQuotaSource } from '../../packages/core/src/limiter/quota-source.js';
 import { REDIS_URL, redis, uniquePrefix } from '../helpers/redis.js';
 import { ensureBuilt, runCli } from './run-cli.js';
 

@@ -22,6 +22,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'MemoryStore',
     'RateLimitExceededError',
     'RateLimiter',
+    'RedisQuotaSource',
     'RedisStore',
     'StoreUnavailableError',
     'TollgateError',
@@ -37,10 +38,8 @@ const ENTRIES: Record<string, readonly string[]> = {
   // problem body, server telemetry and scraping; and what tollgate's other packages share with core.
   '@tollgate/core/adapter': [
     'BoundedValues',
-    'CircuitBreaker',
     'HttpRateLimiter',
     'HttpServerTelemetry',
-    'NO_CALL',
     'OPENMETRICS_CONTENT_TYPE',
     'OVERFLOW_LABEL',
     'PROBLEM_CONTENT_TYPE',
@@ -59,7 +58,6 @@ const ENTRIES: Record<string, readonly string[]> = {
     'ipKey',
     'isLogger',
     'lazyFamily',
-    'parseCircuitOptions',
     'parseTrustProxy',
     'positiveInteger',
     'prefersOpenMetrics',

@@ -1,6 +1,5 @@
-import { MemoryStore, RateLimiter, type RedisClientLike, RedisStore } from '@tollgate/core';
+import { MemoryStore, RateLimiter, type RedisClientLike, RedisQuotaSource, RedisStore } from '@tollgate/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisQuotaSource } from '../../packages/core/src/limiter/quota-source.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { adminFor, type ClientKind, clientKinds } from './clients.js';
 

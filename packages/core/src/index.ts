@@ -10,6 +10,7 @@
 export { type Duration, parseDuration } from './duration.js';
 export { type ErrorCode, ErrorCodes, InvalidOptionError, TollgateError } from './errors.js';
 export type { RateLimitHolder, RateLimitInfo, RateLimitMode } from './http/rate-limit-info.js';
+export type { BlockOptions } from './limiter/block.js';
 export type {
   CircuitBreaker,
   CircuitConfig,
@@ -19,14 +20,25 @@ export type {
 } from './limiter/circuit-breaker.js';
 export type { Decision, DecisionSource, PolicyStatus } from './limiter/decision.js';
 export { RateLimitExceededError, StoreUnavailableError } from './limiter/limit-errors.js';
+export type { PerRequest, PerRequestPolicyOptions } from './limiter/per-request-limits.js';
 export type { Policy, PolicyOptions } from './limiter/policy.js';
+export {
+  type QuotaOptions,
+  type QuotaSource,
+  RedisQuotaSource,
+  type RedisQuotaSourceOptions,
+} from './limiter/quota-source.js';
 export {
   type FailMode,
   type MultiPolicyOptions,
   RateLimiter,
   type RateLimiterOptions,
   type SinglePolicyOptions,
+  type WaitOptions,
 } from './limiter/rate-limiter.js';
+export type { Receipt } from './limiter/refund.js';
+export type { ResponseOptions } from './limiter/response-settlement.js';
+export type { Waited } from './limiter/slow-down.js';
 export { consoleLogger, type Logger } from './log.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export {
