@@ -38,8 +38,10 @@ const ENTRIES: Record<string, readonly string[]> = {
   // problem body, server telemetry and scraping; and what tollgate's other packages share with core.
   '@tollgate/core/adapter': [
     'BoundedValues',
+    'CircuitBreaker',
     'HttpRateLimiter',
     'HttpServerTelemetry',
+    'NO_CALL',
     'OPENMETRICS_CONTENT_TYPE',
     'OVERFLOW_LABEL',
     'PROBLEM_CONTENT_TYPE',
@@ -58,6 +60,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'ipKey',
     'isLogger',
     'lazyFamily',
+    'parseCircuitOptions',
     'parseTrustProxy',
     'positiveInteger',
     'prefersOpenMetrics',
