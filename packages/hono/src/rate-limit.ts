@@ -53,21 +53,24 @@ export type RateLimitMiddleware<E extends Env = AnyEnv> = MiddlewareHandler<E> &
 
 /**
  * Where core puts the decision: Hono's context variables, `c.get('rateLimit')` (the last
- * limiter's) and `c.get('rateLimits')` (each limiter's by name).
+ * limiter's) and `c.get('rateLimits')` (each limiter's by name). A class, so its accessors are
+ * shared, not made again for every request.
  */
-function contextHolder(c: Context): RateLimitHolder {
-  return {
-    set rateLimit(info: RateLimitInfo | null) {
-      c.set('rateLimit', info ?? undefined);
-    },
-    get rateLimits(): Record<string, RateLimitInfo> | null {
-      // Core made this record and fills it; it is read-only only to the app.
-      return (c.get('rateLimits') as Record<string, RateLimitInfo> | undefined) ?? null;
-    },
-    set rateLimits(all: Record<string, RateLimitInfo> | null) {
-      c.set('rateLimits', all ?? undefined);
-    },
-  };
+class ContextHolder implements RateLimitHolder {
+  constructor(private readonly c: Context) {}
+
+  set rateLimit(info: RateLimitInfo | null) {
+    this.c.set('rateLimit', info ?? undefined);
+  }
+
+  get rateLimits(): Record<string, RateLimitInfo> | null {
+    // Core made this record and fills it; it is read-only only to the app.
+    return (this.c.get('rateLimits') as Record<string, RateLimitInfo> | undefined) ?? null;
+  }
+
+  set rateLimits(all: Record<string, RateLimitInfo> | null) {
+    this.c.set('rateLimits', all ?? undefined);
+  }
 }
 
 /**
@@ -88,7 +91,7 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
   const reader: RequestReader<Context<E>> = {
     ip: addressOf,
     header: (c, name) => c.req.raw.headers.get(name) ?? undefined,
-    holder: contextHolder,
+    holder: (c) => new ContextHolder(c),
   };
   const http = new HttpRateLimiter<Context<E>, RateLimitHandler<E>>(opts as unknown as RateLimitOptions<E>, reader);
   const { handler } = http;
@@ -96,12 +99,16 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
   const middleware: MiddlewareHandler<E> = async (c, next) => {
     const outcome: Outcome = await http.handle(c);
     if (outcome.action === 'next') {
+      // On the context first: a response made through it (c.json, c.text) carries them from the
+      // start, as any Hono middleware's headers, and a limiter nearer the handler replaces them
+      // with its fields, which report this one's policy too.
+      for (const [name, value] of outcome.headers) c.header(name, value);
       await next();
-      // After the handler: its Response may be one it built itself, which headers set on the
-      // context beforehand would not reach. A limiter nearer the handler has set its fields
-      // first (with this one's policy merged in), so only missing fields are added.
-      const response = withHeaders(c.res, outcome.headers);
-      if (response !== c.res) c.res = response;
+      // A Response the handler built itself never saw the context's headers: add what it lacks.
+      if (outcome.headers.length > 0 && !c.res.headers.has(outcome.headers[0]?.[0] as string)) {
+        const response = withHeaders(c.res, outcome.headers);
+        if (response !== c.res) c.res = response;
+      }
       return;
     }
     // Set on the context, so a response made through it keeps what earlier middleware (CORS) set.
