@@ -1,4 +1,4 @@
-import { ErrorCodes, type RateLimitInfo, type Store, TollgateError } from '@tollgate/core';
+import { ErrorCodes, type RateLimitInfo, register, type Store, TollgateError } from '@tollgate/core';
 import { HttpRateLimiter } from '@tollgate/core/adapter';
 import { expect } from 'vitest';
 import type { Adapter, AnyOptions, AppSpec, DecisionView, Served } from './adapters.js';
@@ -319,6 +319,79 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: "mode 'shadow' decides and counts but never refuses: no header fields, onWouldLimit, a sampled log line, shadow_limited",
+    async run({ serve, store }) {
+      // One name for every run (names are a bounded metric label): the counts are compared before and after.
+      const name = 'shadow-conformance';
+      const before = await decisionCounts(name);
+      const would: Array<Pick<DecisionView, 'allowed' | 'mode' | 'remaining'>> = [];
+      const limited: unknown[] = [];
+      const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
+      const logger = {
+        info() {},
+        warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }),
+        error() {},
+      };
+      const app = await serve({
+        limit: {
+          max: 2,
+          window: '1m',
+          name,
+          mode: 'shadow',
+          store: store(),
+          logger,
+          onWouldLimit: (_req: object, d: RateLimitInfo) =>
+            would.push({ allowed: d.allowed, mode: d.mode, remaining: d.remaining }),
+          onLimited: () => limited.push(true),
+        },
+      });
+      const replies = await times(4, app);
+      expect(statuses(replies)).toEqual([200, 200, 200, 200]);
+      expect(app.hits()).toBe(4);
+      for (const reply of replies) {
+        for (const field of ['ratelimit', 'ratelimit-policy', 'retry-after'])
+          expect(reply.headers.get(field)).toBeNull();
+      }
+      expect(seen(replies[1] as Reply).rateLimit).toMatchObject({ name, allowed: true, remaining: 0, mode: 'shadow' });
+      expect(seen(replies[3] as Reply).rateLimit).toMatchObject({ name, allowed: false, remaining: 0, mode: 'shadow' });
+      expect(would).toEqual([
+        { allowed: false, mode: 'shadow', remaining: 0 },
+        { allowed: false, mode: 'shadow', remaining: 0 },
+      ]);
+      expect(limited).toEqual([]);
+      // Sampled: the first would-be refusal is logged, the second held back (at most a line a minute).
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.message).toMatch(
+        /^tollgate: shadow mode: this limiter would have refused a request with 429/,
+      );
+      expect(warnings[0]?.fields).toEqual({ limiter: name, violated: [name], retryAfterMs: 30_000, heldBack: 0 });
+      const after = await decisionCounts(name);
+      expect({
+        allowed: after.allowed - before.allowed,
+        shadow_limited: after.shadow_limited - before.shadow_limited,
+        limited: after.limited - before.limited,
+      }).toEqual({ allowed: 2, shadow_limited: 2, limited: 0 });
+    },
+  },
+  {
+    name: "mode 'shadow' sends header fields when asked (never Retry-After), and its buckets are the ones enforcement uses",
+    async run({ serve, store }) {
+      const name = 'shadow-rollout';
+      const shared = store();
+      const options = { max: 1, window: '1m', name, store: shared, logger: silent };
+      const shadow = await serve({ limit: { ...options, mode: 'shadow', headers: 'draft-11' } });
+      const [first, second] = await times(2, shadow);
+      expect(statuses([first as Reply, second as Reply])).toEqual([200, 200]);
+      expect(second?.headers.get('ratelimit')).toBe(`"${name}";r=0;t=60`);
+      expect(second?.headers.get('retry-after')).toBeNull();
+      // Enforcing now (the rollout's last step): the same name and policy, the same bucket, already empty.
+      const enforced = await serve({ limit: { ...options, mode: 'enforce' } });
+      const refused = await get(enforced);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('60');
+    },
+  },
+  {
     name: "a peer library's option name is refused, naming tollgate's equivalent, the same everywhere",
     async run({ adapter, store }) {
       const peers: Array<[string, unknown, string]> = [
@@ -347,6 +420,20 @@ export const scenarios: Scenario[] = [
     },
   },
 ];
+
+/** `tollgate_ratelimit_decisions_total{limiter, source="store"}` so far, by outcome. */
+async function decisionCounts(limiter: string): Promise<Record<'allowed' | 'limited' | 'shadow_limited', number>> {
+  const text = await register.getSingleMetricAsString('tollgate_ratelimit_decisions_total');
+  const count = (outcome: string) => {
+    const line = text
+      .split('\n')
+      .find((l) =>
+        l.startsWith(`tollgate_ratelimit_decisions_total{limiter="${limiter}",outcome="${outcome}",source="store"} `),
+      );
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
+  return { allowed: count('allowed'), limited: count('limited'), shadow_limited: count('shadow_limited') };
+}
 
 /** The error the core itself throws for these options: every adapter must surface exactly it. */
 function coreError(options: AnyOptions): TollgateError {

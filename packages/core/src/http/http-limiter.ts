@@ -11,6 +11,7 @@ import {
 import { consoleLogger, type Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, oneOf, optionalFunction, ownOptions } from '../options/validate.js';
 import { Throttle } from '../stores/throttle.js';
+import { countDecisionsAs } from '../telemetry/rate-limit-metrics.js';
 import { annotateRateLimit } from '../telemetry/rate-limit-span.js';
 import { bearerToken, ipKey, tokenKey } from './client-key.js';
 import {
@@ -24,6 +25,7 @@ import {
 } from './headers.js';
 import { PROBLEM_CONTENT_TYPE, quotaExceededBody, storeUnavailableBody } from './problem.js';
 import { holdDecision, type RateLimitHolder, RateLimitInfo } from './rate-limit-info.js';
+import type { RateLimitMode } from './rate-limit-mode.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -35,8 +37,18 @@ export type HttpRateLimitOptions<Req, Handler> = LimiterResponseOptions<Req> & {
   cost?: number | ((req: Req) => MaybePromise<number>);
   /** Requests for which this returns true are not limited and get no headers. */
   skip?: (req: Req) => MaybePromise<boolean>;
-  /** Header fields to send: `'draft-11'` (default, also `true`), `'draft-7'`, `'draft-6'`, `'legacy'`, or `false`. */
+  /**
+   * Header fields to send: `'draft-11'` (also `true`), `'draft-7'`, `'draft-6'`, `'legacy'`, or
+   * `false`. Default: `'draft-11'`, and `false` in `mode: 'shadow'`.
+   */
   headers?: HeaderMode | boolean;
+  /**
+   * `'enforce'` (default) refuses over the limit. `'shadow'` decides, counts and annotates spans
+   * as enforcement would, but lets every request through: a would-be refusal is counted as
+   * `outcome="shadow_limited"`, calls `onWouldLimit`, and is sampled in the log (a line a minute
+   * at most). Header fields only if `headers` asks for them (never `Retry-After`).
+   */
+  mode?: RateLimitMode;
   /** Sends the response for a refused request instead of the default problem+json body. */
   handler?: Handler;
   /** IPv6 clients are grouped by this prefix length (default 64). */
@@ -47,6 +59,8 @@ export type HttpRateLimitOptions<Req, Handler> = LimiterResponseOptions<Req> & {
    * minute per limiter), never fails the request.
    */
   onLimited?: RateLimitHook<Req>;
+  /** As `onLimited`, for a request a limiter in `mode: 'shadow'` would have refused (and let through). */
+  onWouldLimit?: RateLimitHook<Req>;
 };
 
 /** `onLimited(req, decision)`: `decision` is what the handler would read as `req.rateLimit`. */
@@ -102,11 +116,29 @@ export type Outcome =
       readonly decision: undefined;
     };
 
-const OWN_OPTIONS = ['key', 'cost', 'skip', 'headers', 'handler', 'ipv6Subnet', 'onLimited', ...RESPONSE_OPTIONS];
+const OWN_OPTIONS = [
+  'key',
+  'cost',
+  'skip',
+  'headers',
+  'handler',
+  'ipv6Subnet',
+  'onLimited',
+  'mode',
+  'onWouldLimit',
+  ...RESPONSE_OPTIONS,
+];
 const HTTP_OPTIONS = new Set([...RATE_LIMITER_OPTIONS, ...OWN_OPTIONS]);
 
-/** How often, at most, a failing hook is logged again (per limiter and hook). */
+/** How often, at most, a failing hook, or a shadow limiter's would-be refusals, are logged again (per limiter). */
 const HOOK_LOG_MS = 60_000;
+
+/**
+ * The mode of the HTTP limiters built in this process, by limiter label: the decisions metric
+ * counts by label, so a shadow and an enforcing limiter under one label would blur
+ * `shadow_limited` and `limited`. Building the second one warns.
+ */
+const labelModes = new Map<string, RateLimitMode>();
 const SKIPPED: Outcome = Object.freeze({ action: 'next', headers: [], decision: undefined });
 
 /** How often, at most, refusals of requests without a client address are logged again. */
@@ -169,14 +201,16 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly displayName: string;
   private readonly solo: SoloHeaders | undefined;
   private readonly onLimited: RateLimitHook<Req> | undefined;
-  private readonly hookLog = new Throttle(HOOK_LOG_MS);
+  private readonly onWouldLimit: RateLimitHook<Req> | undefined;
+  private readonly mode: RateLimitMode;
+  private readonly logThrottle = new Throttle(HOOK_LOG_MS);
 
   constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>, display?: HttpLimiterDisplay) {
     // Own properties only (a null-prototype copy): an option the caller did not give is undefined
     // even when Object.prototype has been polluted (`skip`, `cost`, `burst`, ...).
     const opts = assertOptionsObject(options, 'rateLimit');
     assertKnownOptions(opts, HTTP_OPTIONS, 'rateLimit');
-    const { key, cost, skip, headers, handler, ipv6Subnet, onLimited } = opts;
+    const { key, cost, skip, headers, handler, ipv6Subnet, onLimited, mode, onWouldLimit } = opts;
     const limiterOptions = ownOptions(opts);
     for (const option of OWN_OPTIONS) delete limiterOptions[option];
     this.limiter = new RateLimiter(limiterOptions as unknown as RateLimiterOptions);
@@ -191,12 +225,11 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     this.skip = optionalFunction(skip, 'skip');
     this.handler = optionalFunction<Handler>(handler, 'handler');
     this.onLimited = optionalFunction<RateLimitHook<Req>>(onLimited, 'onLimited');
-    this.headerMode =
-      headers === undefined || headers === true
-        ? 'draft-11'
-        : headers === false
-          ? undefined
-          : oneOf(headers, 'headers', HEADER_MODES);
+    this.onWouldLimit = optionalFunction<RateLimitHook<Req>>(onWouldLimit, 'onWouldLimit');
+    this.mode = mode === undefined ? 'enforce' : oneOf(mode, 'mode', ['enforce', 'shadow'] as const);
+    // A shadow limiter sends no header fields unless asked: clients must not act on a limit not yet in force.
+    const sent = headers === undefined ? this.mode === 'enforce' : headers;
+    this.headerMode = sent === true ? 'draft-11' : sent === false ? undefined : oneOf(sent, 'headers', HEADER_MODES);
     const { policies } = this.limiter;
     const name = display?.policyName === undefined ? this.limiter.name : sfStringContent(display.policyName);
     this.displayName = name ?? this.limiter.label;
@@ -209,6 +242,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
       this.solo = new SoloHeaders(this.headerMode, this.names, policies);
       headerLimiters += 1;
     }
+    this.countIn(this.mode);
     // The parsed configuration is final: nothing can swap the key, cost or skip of a built limiter.
     Object.freeze(this.names);
     Object.freeze(this);
@@ -293,15 +327,20 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   }
 
   private outcome(req: Req, key: string, cost: number, decision: Decision): Outcome {
-    annotateRateLimit(decision, this.limiter.label);
+    const { mode } = this;
+    annotateRateLimit(decision, this.limiter.label, undefined, mode);
     const holder = this.reader.holder?.(req);
     const refused = !decision.allowed && decision.source !== 'closed';
+    const hook = mode === 'shadow' ? this.onWouldLimit : this.onLimited;
     const info =
-      holder !== undefined || (refused && this.onLimited !== undefined)
-        ? new RateLimitInfo(decision, this.displayName, key, cost, 'enforce', this.limiter)
+      holder !== undefined || (refused && hook !== undefined)
+        ? new RateLimitInfo(decision, this.displayName, key, cost, mode, this.limiter)
         : undefined;
     if (holder !== undefined) holdDecision(holder, info as RateLimitInfo);
-    if (refused && this.onLimited !== undefined) this.callHook('onLimited', this.onLimited, req, info as RateLimitInfo);
+    if (refused && hook !== undefined) {
+      this.callHook(mode === 'shadow' ? 'onWouldLimit' : 'onLimited', hook, req, info as RateLimitInfo);
+    }
+    if (mode === 'shadow') return this.shadowOutcome(req, decision, refused);
     if (decision.source === 'closed') {
       return {
         action: 'reject',
@@ -327,6 +366,46 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     };
   }
 
+  /** Counts this limiter's decisions in `mode`; warns if another limiter of this process, under the same label, counts in the other. */
+  private countIn(mode: RateLimitMode): void {
+    const label = this.limiter.label;
+    const other = labelModes.get(label);
+    if (other !== undefined && other !== mode) {
+      this.logger.warn(
+        { limiter: label, mode, other },
+        `tollgate: limiter "${label}" is built in mode '${mode}' while another limiter with the same name (or, unnamed, the same policies) is in mode '${other}': their decisions share one metric label and are counted as the last one built. Give the shadow limiter a name of its own.`,
+      );
+    }
+    labelModes.set(label, mode);
+    countDecisionsAs(label, mode);
+  }
+
+  /**
+   * A shadow limiter lets every request through. A would-be refusal keeps the header fields it
+   * would have had (if `headers` asks for them), without `Retry-After`; a store failure
+   * (`failMode: 'closed'`) says nothing of a quota and gets none.
+   */
+  private shadowOutcome(req: Req, decision: Decision, refused: boolean): Outcome {
+    if (refused) this.wouldHaveRefused(decision);
+    const headers = decision.source === 'closed' ? [] : this.headersFor(req, decision);
+    return { action: 'next', headers, decision };
+  }
+
+  /** Samples a shadow limiter's would-be refusals in the log: one line a minute at most, with how many were held back. */
+  private wouldHaveRefused(decision: Decision): void {
+    const heldBack = this.logThrottle.take('shadow');
+    if (heldBack === undefined) return;
+    this.logger.warn(
+      {
+        limiter: this.limiter.label,
+        violated: decision.policies.flatMap((s, i) => (s.allowed ? [] : [this.namesOf(decision)[i] as string])),
+        retryAfterMs: Math.ceil(decision.retryAfterMs),
+        heldBack,
+      },
+      "tollgate: shadow mode: this limiter would have refused a request with 429, and let it through (mode: 'shadow')",
+    );
+  }
+
   /**
    * Runs an app's hook without letting it touch the request: not awaited, and a throw or a
    * rejection is logged (throttled, with how many were held back), never passed on.
@@ -341,7 +420,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   }
 
   private hookFailed(hook: string, error: unknown): void {
-    const heldBack = this.hookLog.take(hook);
+    const heldBack = this.logThrottle.take(hook);
     if (heldBack === undefined) return;
     this.logger.error(
       { limiter: this.limiter.label, hook, err: error, heldBack },

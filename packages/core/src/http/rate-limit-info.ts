@@ -1,5 +1,8 @@
 import type { Decision, DecisionSource, PolicyStatus } from '../limiter/decision.js';
 import type { RateLimiter } from '../limiter/rate-limiter.js';
+import type { RateLimitMode } from './rate-limit-mode.js';
+
+export type { RateLimitMode } from './rate-limit-mode.js';
 
 /**
  * One limiter's decision on a request, as the route handler reads it: `req.rateLimit` (Express),
@@ -60,9 +63,6 @@ export class RateLimitInfo implements Decision {
     return this.#limiter.reset(this.key);
   }
 }
-
-/** `'enforce'` (the default) refuses over the limit; `'shadow'` decides and counts, and never refuses. */
-export type RateLimitMode = 'enforce' | 'shadow';
 
 /** Where an adapter keeps the decisions on a request: the request itself, or Koa's `ctx.state`. */
 export interface RateLimitHolder {

@@ -6,6 +6,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { Store } from '../stores/store.js';
 import { defaultFailureLog } from './failure-log.js';
 import {
+  countDecisionsAs,
   decisionOutcome,
   MAX_LIMITER_LABELS,
   observeStoreLatency,
@@ -47,6 +48,15 @@ describe('decisionOutcome', () => {
     expect(decisionOutcome({ allowed, source })).toBe(outcome);
   });
 
+  it.each([
+    [true, 'store', 'allowed'],
+    [false, 'store', 'shadow_limited'],
+    [false, 'local', 'shadow_limited'],
+    [false, 'closed', 'store_error'],
+  ] as const)('in shadow mode, allowed=%s from %s is %s', (allowed, source: DecisionSource, outcome) => {
+    expect(decisionOutcome({ allowed, source }, 'shadow')).toBe(outcome);
+  });
+
   it('classifies real limiter decisions, with a working and a failing store', async () => {
     const limiter = new RateLimiter({ max: 1, window: '1m', name: 'api' });
     expect(decisionOutcome(await limiter.consume('client-a'))).toBe('allowed');
@@ -58,7 +68,7 @@ describe('decisionOutcome', () => {
     ] as const) {
       const failing = new RateLimiter({ max: 1, window: '1m', store: brokenStore, failMode, logger: silent });
       const decisions = [await failing.consume('client-b'), await failing.consume('client-b')];
-      expect(decisions.map(decisionOutcome)).toEqual(outcomes);
+      expect(decisions.map((d) => decisionOutcome(d))).toEqual(outcomes);
       expect(decisions.map((d) => d.source)).toEqual([failMode, failMode]);
     }
   });
@@ -82,8 +92,22 @@ describe('rate-limit metrics', () => {
     );
     for (const line of out.filter(Boolean))
       expect(line).toMatch(
-        /^tollgate_ratelimit_decisions_total\{limiter="[^"]*",outcome="(allowed|limited|store_error)",source="(store|local|open|closed)"\} \d+$/,
+        /^tollgate_ratelimit_decisions_total\{limiter="[^"]*",outcome="(allowed|limited|shadow_limited|store_error)",source="(store|local|open|closed)"\} \d+$/,
       );
+  });
+
+  it("counts a shadow limiter's refusals as shadow_limited, from the limiter's own count", async () => {
+    const limiter = new RateLimiter({ max: 1, window: '1m', name: 'shadow-count' });
+    countDecisionsAs('shadow-count', 'shadow');
+    for (let i = 0; i < 3; i++) await limiter.consume('client');
+    const out = await lines('tollgate_ratelimit_decisions_total');
+    expect(out).toContain(
+      'tollgate_ratelimit_decisions_total{limiter="shadow-count",outcome="allowed",source="store"} 1',
+    );
+    expect(out).toContain(
+      'tollgate_ratelimit_decisions_total{limiter="shadow-count",outcome="shadow_limited",source="store"} 2',
+    );
+    expect(out.some((l) => l.includes('limiter="shadow-count",outcome="limited"'))).toBe(false);
   });
 
   it('observes store latency in seconds per limiter', async () => {

@@ -1,4 +1,5 @@
 import type { Histogram } from 'prom-client';
+import type { RateLimitMode } from '../http/rate-limit-mode.js';
 import type { Decision, DecisionSource } from '../limiter/decision.js';
 import { evictionsSoFar } from '../stores/eviction-count.js';
 import { BoundedValues } from './bounded-values.js';
@@ -10,12 +11,19 @@ import { lazyFamily } from './registry.js';
  * What a rate-limit decision did with the request, wherever it was made (see `DecisionSource`):
  * - `allowed`: admitted;
  * - `limited`: refused by a bucket (429), the store's or, during an outage, the local one;
+ * - `shadow_limited`: a bucket would have refused it, but the limiter is in `mode: 'shadow'`
+ *   and let it through;
  * - `store_error`: refused because the store failed and `failMode: 'closed'` answers 503.
  */
-export type RateLimitOutcome = 'allowed' | 'limited' | 'store_error';
+export type RateLimitOutcome = 'allowed' | 'limited' | 'shadow_limited' | 'store_error';
 
 /** Every value of the `outcome` label of `tollgate_ratelimit_decisions_total`. */
-export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze(['allowed', 'limited', 'store_error']);
+export const RATE_LIMIT_OUTCOMES: readonly RateLimitOutcome[] = Object.freeze([
+  'allowed',
+  'limited',
+  'shadow_limited',
+  'store_error',
+]);
 
 /**
  * Every value of the `source` label of `tollgate_ratelimit_decisions_total`: who made the
@@ -35,7 +43,7 @@ const decisions = lazyFamily(
   ({ Counter }) =>
     new Counter<'limiter' | 'outcome' | 'source'>({
       name: 'tollgate_ratelimit_decisions_total',
-      help: 'Rate limit decisions, by limiter, outcome (allowed, limited, store_error) and source (store, local, open, closed).',
+      help: 'Rate limit decisions, by limiter, outcome (allowed, limited, shadow_limited, store_error) and source (store, local, open, closed).',
       labelNames: ['limiter', 'outcome', 'source'],
       registers: [],
       collect() {
@@ -82,10 +90,17 @@ const limiterLabels = new BoundedValues(MAX_LIMITER_LABELS);
 const tallies = new Map<string, DecisionTally>();
 const latencyChildren = new Map<string, Histogram.Internal<'limiter'>>();
 
-/** What a limiter's decision did with the request; where it came from is `decision.source`. */
-export function decisionOutcome(decision: Pick<Decision, 'allowed' | 'source'>): RateLimitOutcome {
+/**
+ * What a limiter's decision did with the request; where it came from is `decision.source`. In
+ * `mode: 'shadow'` a refusal by a bucket is `shadow_limited`: the request went on.
+ */
+export function decisionOutcome(
+  decision: Pick<Decision, 'allowed' | 'source'>,
+  mode: RateLimitMode = 'enforce',
+): RateLimitOutcome {
   if (decision.allowed) return 'allowed';
-  return decision.source === 'closed' ? 'store_error' : 'limited';
+  if (decision.source === 'closed') return 'store_error';
+  return mode === 'shadow' ? 'shadow_limited' : 'limited';
 }
 
 const SERIES: ReadonlyArray<readonly [RateLimitOutcome, DecisionSource]> = RATE_LIMIT_OUTCOMES.flatMap((outcome) =>
@@ -112,13 +127,28 @@ function slot(outcome: RateLimitOutcome, source: DecisionSource): number {
 export class DecisionTally {
   /** Counts since the last scrape, at `slot(outcome, source)`. */
   readonly counts: number[] = new Array<number>(SERIES.length).fill(0);
+  /**
+   * How this limiter label's decisions are counted: in `'shadow'` (see `countDecisionsAs`) a refusal
+   * by a bucket is `shadow_limited`. The limiter counts each decision as it makes it, so the mode
+   * lives here, with the count, rather than being corrected afterwards (a scrape in between would
+   * have counted the refusal already).
+   */
+  mode: RateLimitMode = 'enforce';
 
   constructor(readonly limiter: string) {}
 
   /** Counts one decision under its outcome and its source. */
   count(decision: Pick<Decision, 'allowed' | 'source'>): void {
-    (this.counts[slot(decisionOutcome(decision), decision.source)] as number) += 1;
+    (this.counts[slot(decisionOutcome(decision, this.mode), decision.source)] as number) += 1;
   }
+}
+
+/**
+ * How the decisions of the limiter labelled `limiter` are counted from now on: in `'shadow'`,
+ * its refusals by a bucket are `outcome="shadow_limited"`.
+ */
+export function countDecisionsAs(limiter: string, mode: RateLimitMode): void {
+  decisionTally(limiter).mode = mode;
 }
 
 /**

@@ -51,6 +51,24 @@ describe('annotateRateLimit', () => {
     expect(attributes['tollgate.ratelimit.limiter']).toBeUndefined();
   });
 
+  it("describes a shadow limiter's would-be refusal as enforcement would, with outcome shadow_limited and mode shadow", async () => {
+    const limiter = new RateLimiter({ max: 1, window: '1s', name: 'shadow-span' });
+    const allowed = await limiter.consume('k');
+    const refused = await limiter.consume('k');
+    traceSpan('allowed', {}, () => annotateRateLimit(allowed, 'shadow-span', undefined, 'shadow'));
+    traceSpan('refused', {}, () => annotateRateLimit(refused, 'shadow-span', undefined, 'shadow'));
+    expect(tracing.span('allowed').attributes).toMatchObject({
+      'tollgate.ratelimit.outcome': 'allowed',
+      'tollgate.ratelimit.mode': 'shadow',
+    });
+    expect(tracing.span('refused').attributes).toMatchObject({
+      'tollgate.ratelimit.limited': true,
+      'tollgate.ratelimit.outcome': 'shadow_limited',
+      'tollgate.ratelimit.mode': 'shadow',
+      'tollgate.ratelimit.retry_after_ms': 1000,
+    });
+  });
+
   it('tells a refusal during an outage from an admission: outcome and source apart', async () => {
     const broken = {
       consume() {

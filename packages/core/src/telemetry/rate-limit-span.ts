@@ -1,4 +1,5 @@
 import type { Attributes, Span } from '@opentelemetry/api';
+import type { RateLimitMode } from '../http/rate-limit-mode.js';
 import type { Decision } from '../limiter/decision.js';
 import { defaultFailureLog } from './failure-log.js';
 import { otelApiIfInstalled } from './peers.js';
@@ -16,8 +17,10 @@ export const RateLimitAttributes = {
   REMAINING: 'tollgate.ratelimit.remaining',
   /** Whether the request was refused. */
   LIMITED: 'tollgate.ratelimit.limited',
-  /** `allowed`, `limited` or `store_error`, as the decisions metric's `outcome` label. */
+  /** `allowed`, `limited`, `shadow_limited` or `store_error`, as the decisions metric's `outcome` label. */
   OUTCOME: 'tollgate.ratelimit.outcome',
+  /** `shadow` for a limiter in `mode: 'shadow'` (which never refuses); absent when it enforces. */
+  MODE: 'tollgate.ratelimit.mode',
   /** Who decided: `store`, or during an outage `local`, `open` or `closed`, as the metric's `source` label. */
   SOURCE: 'tollgate.ratelimit.source',
   /** Milliseconds until the request could succeed; only on a refused request. */
@@ -31,12 +34,15 @@ export const RATE_LIMIT_EVENT = 'tollgate.ratelimit';
  * Describes a rate-limit decision on the active span (the request's server span inside
  * `telemetry()`): attributes for the last decision, since that is the one that let the request
  * through or stopped it, and one `tollgate.ratelimit` event per decision, so a request that
- * passed several limiters shows each. The client key is never recorded. Never throws.
+ * passed several limiters shows each. The client key is never recorded. A shadow limiter's
+ * decision is described as enforcement would be (`limited: true` when it would have refused),
+ * with `outcome: shadow_limited` and `mode: shadow`. Never throws.
  */
 export function annotateRateLimit(
   decision: Decision,
   limiter?: string,
   span: Span | undefined = otelApiIfInstalled()?.trace.getActiveSpan(),
+  mode: RateLimitMode = 'enforce',
 ): void {
   if (span === undefined || !span.isRecording()) return;
   try {
@@ -45,9 +51,10 @@ export function annotateRateLimit(
       [RateLimitAttributes.LIMIT]: decision.limit,
       [RateLimitAttributes.REMAINING]: decision.remaining,
       [RateLimitAttributes.LIMITED]: !decision.allowed,
-      [RateLimitAttributes.OUTCOME]: decisionOutcome(decision),
+      [RateLimitAttributes.OUTCOME]: decisionOutcome(decision, mode),
       [RateLimitAttributes.SOURCE]: decision.source,
     };
+    if (mode === 'shadow') attributes[RateLimitAttributes.MODE] = 'shadow';
     if (limiter !== undefined) attributes[RateLimitAttributes.LIMITER] = limiter;
     if (!decision.allowed) attributes[RateLimitAttributes.RETRY_AFTER_MS] = Math.ceil(decision.retryAfterMs);
     span.setAttributes(attributes);
