@@ -529,6 +529,31 @@ for (const backend of all) {
       });
     });
 
+    describe('admin: status and reset of a family', () => {
+      it('status(model) peeks at the family buckets; reset(model) fills them again in the store', async () => {
+        const limits = { [SONNET]: { rpm: 60, itpm: 1_000, otpm: 10_000, burst: { rpm: 60 } } };
+        const claude = backend.make({ limits });
+        fake.enqueue(reply.ok({ input_tokens: 900, output_tokens: 60 }));
+        await claude.run(SONNET, params(), (p) => anthropic.messages.create(p), { inputTokens: 900 });
+        const status = await claude.status(SONNET);
+        expect(status).toMatchObject({
+          model: SONNET,
+          family: SONNET,
+          rpm: { limit: 60, capacity: 60, remaining: 59 },
+          itpm: { limit: 1_000, capacity: 1_000 },
+          otpm: { limit: 10_000, capacity: 10_000 },
+        });
+        // 900 charged; a few tokens refill while the test runs (1,000 a minute).
+        expect(status.itpm.remaining).toBeGreaterThanOrEqual(100);
+        expect(status.itpm.remaining).toBeLessThan(130);
+        expect(status.itpm.resetMs).toBeGreaterThan(45_000);
+        expect((await claude.status(SONNET)).otpm.remaining).toBeGreaterThanOrEqual(9_940);
+        await claude.reset(SONNET);
+        expect((await claude.status(SONNET)).itpm).toMatchObject({ remaining: 1_000, resetMs: 0 });
+        expect((await rejection(claude.status(''))).code).toBe(ErrorCodes.INVALID_MODEL);
+      });
+    });
+
     describe('bad model ids', () => {
       it.each([undefined, 42, '', null, { id: 'x' }, 'claude sonnet', 'x'.repeat(65), '__proto__', 'constructor'])(
         'run(%j) throws TOLLGATE_INVALID_MODEL and calls nothing (was: a TypeError, or recorded as "invalid-model-id")',

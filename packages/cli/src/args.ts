@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type PolicyOptions, parseDuration } from '@tollgate/core';
+import type { ClaudeCommand } from './claude.js';
 import { CliError, EXIT_USAGE } from './errors.js';
 
 export const HELP = `Usage: tollgate <command> [options]
@@ -11,6 +12,9 @@ Commands:
   quota set <tenant> --max <n> --window <duration> [--burst <n>] | quota get|delete <tenant>
                  A tenant's limit changed at runtime: limiters with a RedisQuotaSource on this
                  Redis apply it within their quotas.cacheMs (default 5 s)
+  claude status <model>   A Claude model family's shared buckets: requests, input and output
+                 tokens per minute left, and when each is full again
+  claude reset <model>    Refill a Claude model family's buckets (lifts a 429's pause too)
 
 Which Redis (every command):
   --redis-url <url>    redis:// or rediss:// URL; default: the REDIS_URL environment variable.
@@ -36,6 +40,11 @@ Which key (status, reset): <key> is the key the limiter was given, unless
 usage:
   --days <n>           Days to report, today included (default 7, at most 31)
 
+claude status:
+  --rpm <n> --itpm <n> --otpm <n>
+                       The family's limits as the app gave them (the buckets are named by
+                       them; default 50, 30000, 8000)
+
 Exit status: 0 done (nothing to reset included), 1 failed (no such limiter or key, not a bucket,
 refused by Redis), 2 bad arguments, 3 Redis unreachable or not answering within --timeout.
 
@@ -44,6 +53,8 @@ Examples:
   tollgate reset 203.0.113.7 --ip --max 100 --window 1m
   echo "$TOKEN" | tollgate status - --token --name api --json
   tollgate usage --days 7
+  tollgate claude status claude-sonnet-4-5 --rpm 50 --itpm 30000 --otpm 8000
+  tollgate claude reset claude-opus-4-6
 `;
 
 /** The ledger keeps 31 days of usage (LEDGER_DAYS in @tollgate/core). */
@@ -63,6 +74,9 @@ const OPTIONS = {
   'ipv6-subnet': { type: 'string' },
   token: { type: 'boolean' },
   days: { type: 'string' },
+  rpm: { type: 'string' },
+  itpm: { type: 'string' },
+  otpm: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -70,7 +84,8 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 
 const CONNECTION: readonly OptionName[] = ['redis-url', 'timeout', 'prefix', 'json'];
-const ALLOWED: Record<'status' | 'reset' | 'usage', ReadonlySet<OptionName>> = {
+const ALLOWED: Record<'status' | 'reset' | 'usage' | 'claude', ReadonlySet<OptionName>> = {
+  claude: new Set([...CONNECTION, 'rpm', 'itpm', 'otpm'] as OptionName[]),
   status: new Set([...CONNECTION, 'name', 'max', 'window', 'burst', 'ip', 'ipv6-subnet', 'token'] as OptionName[]),
   reset: new Set([
     ...CONNECTION,
@@ -114,7 +129,8 @@ export type Command =
   | { readonly command: 'help' }
   | { readonly command: 'version' }
   | (Common & { readonly command: 'status' | 'reset'; readonly key: KeySpec; readonly limiter: LimiterSpec })
-  | (Common & { readonly command: 'usage'; readonly days: number });
+  | (Common & { readonly command: 'usage'; readonly days: number })
+  | (Common & { readonly command: 'claude'; readonly claude: ClaudeCommand });
 
 const usageError = (message: string) => new CliError(`${message} (see tollgate --help)`, EXIT_USAGE);
 
@@ -131,9 +147,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (values.version) return { command: 'version' };
 
   const [command, ...rest] = positionals;
-  if (command === undefined) throw usageError('no command given: status, reset or usage');
-  if (command !== 'status' && command !== 'reset' && command !== 'usage') {
-    throw usageError(`unknown command "${command}": status, reset or usage`);
+  if (command === undefined) throw usageError('no command given: status, reset, usage or claude');
+  if (command !== 'status' && command !== 'reset' && command !== 'usage' && command !== 'claude') {
+    throw usageError(`unknown command "${command}": status, reset, usage or claude`);
   }
   for (const option of Object.keys(values) as OptionName[]) {
     if (!ALLOWED[command].has(option)) throw usageError(`--${option} does not apply to ${command}`);
@@ -149,6 +165,27 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     };
   };
 
+  if (command === 'claude') {
+    const [action, model, ...extra] = rest;
+    if (action !== 'status' && action !== 'reset') throw usageError('claude takes status or reset, then a model id');
+    if (model === undefined || extra.length > 0)
+      throw usageError(`give one model id, e.g. tollgate claude ${action} claude-sonnet-4-5`);
+    const given = [values.rpm, values.itpm, values.otpm];
+    if (action === 'reset' && given.some((v) => v !== undefined))
+      throw usageError('--rpm, --itpm and --otpm go with claude status');
+    if (given.some((v) => v !== undefined) && given.some((v) => v === undefined)) {
+      throw usageError('give --rpm, --itpm and --otpm together (or none, for the defaults)');
+    }
+    const limits =
+      values.rpm === undefined
+        ? undefined
+        : {
+            rpm: wholeNumber(values.rpm, '--rpm', 0, 1, Number.MAX_SAFE_INTEGER),
+            itpm: wholeNumber(values.itpm, '--itpm', 0, 1, Number.MAX_SAFE_INTEGER),
+            otpm: wholeNumber(values.otpm, '--otpm', 0, 1, Number.MAX_SAFE_INTEGER),
+          };
+    return { ...common(), command, claude: { action, model, limits } };
+  }
   if (command === 'usage') {
     if (rest.length > 0) throw usageError(`usage takes no argument, got "${rest[0]}"`);
     const days = wholeNumber(values.days, '--days', 7, 1, MAX_DAYS);

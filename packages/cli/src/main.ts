@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { HELP, type KeySpec, parseCommand } from './args.js';
 import { type BucketStatus, type ResetResult, reset, status, validate } from './buckets.js';
+import { claudeFamily, formatClaude, validateClaude } from './claude.js';
 import { type Connected, connect, describe, parseRedisUrl, redisFailure } from './connect.js';
 import { CliError, EXIT_FAILURE, oneLine } from './errors.js';
 import { evictionWarning } from './eviction.js';
@@ -32,6 +33,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     // Everything that can be checked offline is checked before connecting.
     parseRedisUrl(command.connection.redisUrl);
+    if (command.command === 'claude') {
+      await validateClaude(command.claude, command.prefix);
+      connected = await connect(command.connection.redisUrl, command.connection.timeoutMs);
+      const result = await claudeFamily(connected.client, command.prefix, command.claude, connected.timeoutMs);
+      io.out(command.json ? json(result) : formatClaude(result, command.prefix));
+      return 0;
+    }
     if (command.command === 'usage') {
       validateUsagePrefix(command.prefix);
       connected = await connect(command.connection.redisUrl, command.connection.timeoutMs);

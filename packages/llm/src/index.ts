@@ -31,6 +31,7 @@ export { DEFAULT_PRICES, type ModelPrice, PRICES_AS_OF } from './claude/prices.j
 export { type PricedCall, priceCall } from './claude/pricing.js';
 export { type ClaudeUsage, tokenCounts } from './claude/usage.js';
 export { BudgetExceededError } from './engine/budget-exceeded-error.js';
+export type { BucketStatus, FamilyStatus } from './engine/family-status.js';
 export { MemoryLedger, RedisLedger, type UsageEntry, type UsageLedger } from './engine/ledger.js';
 export { SpendCapError } from './engine/spend-cap.js';
 export type { TokenCounts } from './engine/tokens.js';
