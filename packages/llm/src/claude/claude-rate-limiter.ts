@@ -68,9 +68,10 @@ export interface ClaudeRateLimiterOptions {
   budgets?: { daily?: number; monthly?: number };
   /**
    * The longest any one call to the store (buckets, ledger, budgets) may take, in whole ms
-   * (default 500, as `RateLimiter`). Before a call, a store that fails or does not answer makes
-   * `checkLimit` and `run` throw `TOLLGATE_STORE_TIMEOUT` or `TOLLGATE_STORE_UNAVAILABLE`, and
-   * the API is not called; after one, what could not be written is logged and counted, never thrown.
+   * (default 500, as `RateLimiter`). Before a call, a store that fails or does not answer is
+   * answered by `failMode` (a budget hold is refused: `TOLLGATE_STORE_TIMEOUT` or
+   * `TOLLGATE_STORE_UNAVAILABLE`); after one, what could not be written is logged and counted,
+   * never thrown.
    */
   timeoutMs?: number;
   /**
