@@ -206,6 +206,16 @@ describe('the decision in the handler', () => {
     expect(rateLimitOf(request())).toBeUndefined();
     expect(rateLimitsOf(request())).toEqual({});
   });
+
+  it('a Request that takes no properties (frozen) still gets its address and decision', async () => {
+    const limited = rateLimit({ max: 1, window: '1m', store: frozen() })((request: Request, _server: unknown) =>
+      Response.json({ left: rateLimitOf(request)?.remaining }),
+    );
+    const server = { requestIP: () => ({ address: '198.51.100.30', family: 'IPv4', port: 1 }) };
+    const first = await limited(Object.freeze(request()), server);
+    expect(await first.json()).toEqual({ left: 0 });
+    expect((await limited(Object.freeze(request()), server)).status).toBe(429);
+  });
 });
 
 describe('options', () => {

@@ -1,7 +1,11 @@
 import type { RateLimitHolder, RateLimitInfo } from '@tollgate/core';
+import { RequestSlot } from './request-slot.js';
 
-/** The decisions made on each request in flight; a Request has no place of its own for them. */
-const held = new WeakMap<Request, RateLimitHolder>();
+/**
+ * The decisions made on each request in flight. A registered symbol, so the ESM and the CommonJS
+ * build of the package (and two copies of it) find the same decisions.
+ */
+const held = new RequestSlot<RateLimitHolder>(Symbol.for('tollgate.fetch.decisions'));
 
 /** @internal Where core puts a request's decisions. */
 export function holderOf(request: Request): RateLimitHolder {

@@ -11,6 +11,7 @@ import {
 import { addressResolver } from './client-address.js';
 import { holderOf } from './decision-of.js';
 import { describe } from './describe.js';
+import { RequestSlot } from './request-slot.js';
 
 /** Any Fetch API handler: a request in, a response out, whatever the runtime passes after the request. */
 export type FetchHandler<Args extends unknown[] = unknown[]> = (
@@ -92,7 +93,7 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
   delete opts.trustProxy;
 
   // The runtime's arguments for each request in flight, read only if the key needs the address.
-  const argsOf = new WeakMap<Request, unknown[]>();
+  const argsOf = new RequestSlot<unknown[]>(Symbol('tollgate.fetch.args'));
   const reader: RequestReader<Request> = {
     ip: (request) => addressOf(request, argsOf.get(request) ?? []),
     header: (request, name) => request.headers.get(name) ?? undefined,
