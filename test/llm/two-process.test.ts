@@ -36,6 +36,8 @@ interface Burst {
   admitted: number;
   refused: number;
   errors: string[];
+  /** Of those, the streamed calls. */
+  streamed: { admitted: number; refused: number };
 }
 
 class BurstProcess extends GoProcess {
@@ -68,13 +70,20 @@ describe.skipIf(!redis.server)('two processes sharing Redis never exceed ITPM/OT
   });
   afterAll(() => fake.close());
 
-  it(`${CALLS} concurrent calls per model from each of two processes`, async () => {
+  it(`${CALLS} concurrent calls per model from each of two processes`, () => burst(0));
+
+  // Half the calls streamed (messages.create with stream: true), settled from their usage events.
+  it(`${CALLS} concurrent calls per model from each of two processes, half of them streamed`, () => burst(2));
+
+  async function burst(streamEvery: number): Promise<void> {
+    fake.clear();
     const env = {
       REDIS_URL,
       PREFIX: uniquePrefix('claude-2p'),
       FAKE_URL: fake.url,
       LIMITS: JSON.stringify(LIMITS),
       PLAN: JSON.stringify(PLAN),
+      STREAM_EVERY: String(streamEvery),
     };
     processes.push(new BurstProcess({ ...env, NAME: 'a' }), new BurstProcess({ ...env, NAME: 'b' }));
     await Promise.all(processes.map((p) => p.ready));
@@ -101,17 +110,37 @@ describe.skipIf(!redis.server)('two processes sharing Redis never exceed ITPM/OT
 
     const sum = (model: string, field: 'admitted' | 'refused') =>
       results.reduce((n, r) => n + (r[model]?.[field] ?? 0), 0);
+    const streamedSum = (model: string, field: 'admitted' | 'refused') =>
+      results.reduce((n, r) => n + (r[model]?.streamed?.[field] ?? 0), 0);
+    const streamedTokens = (model: string, pick: (u: { input_tokens: number; output_tokens: number }) => number) =>
+      inFirstMinute
+        .filter((r) => (r.body as { model?: string; stream?: boolean }).model === model && r.status === 200)
+        .filter((r) => (r.body as { stream?: boolean }).stream === true)
+        .reduce((n, r) => n + pick(r.usage as { input_tokens: number; output_tokens: number }), 0);
+    const label = streamEvery > 0 ? 'two-process (half streamed)' : 'two-process';
     const perProcess = (model: string) => results.map((r) => r[model]?.admitted ?? 0).join(' + ');
     console.log(
-      `two-process ITPM: admitted ${itpmAdmitted} input tokens of limit ${itpmLimit} ` +
+      `${label} ITPM: admitted ${itpmAdmitted} input tokens of limit ${itpmLimit} ` +
         `(${sum(ITPM_MODEL, 'admitted')} calls = ${perProcess(ITPM_MODEL)} per process, ` +
         `${sum(ITPM_MODEL, 'refused')} refused; bound with refill over ${elapsedMs} ms: ${itpmBound.toFixed(0)})`,
     );
     console.log(
-      `two-process OTPM: admitted ${otpmAdmitted} output tokens of limit ${otpmLimit} ` +
+      `${label} OTPM: admitted ${otpmAdmitted} output tokens of limit ${otpmLimit} ` +
         `(${sum(OTPM_MODEL, 'admitted')} calls = ${perProcess(OTPM_MODEL)} per process, ` +
         `${sum(OTPM_MODEL, 'refused')} refused; bound with refill over ${elapsedMs} ms: ${otpmBound.toFixed(0)})`,
     );
+
+    if (streamEvery > 0) {
+      console.log(
+        `${label} streamed: ITPM model ${streamedSum(ITPM_MODEL, 'admitted')} admitted / ` +
+          `${streamedSum(ITPM_MODEL, 'refused')} refused, ${streamedTokens(ITPM_MODEL, (u) => u.input_tokens)} input tokens; ` +
+          `OTPM model ${streamedSum(OTPM_MODEL, 'admitted')} admitted / ${streamedSum(OTPM_MODEL, 'refused')} refused, ` +
+          `${streamedTokens(OTPM_MODEL, (u) => u.output_tokens)} output tokens`,
+      );
+      // Streamed calls were made and admitted alongside the others.
+      expect(streamedSum(ITPM_MODEL, 'admitted') + streamedSum(OTPM_MODEL, 'admitted')).toBeGreaterThan(0);
+      expect(streamedSum(ITPM_MODEL, 'admitted') + streamedSum(ITPM_MODEL, 'refused')).toBe(2 * Math.ceil(CALLS / 2));
+    }
 
     // Every call either reached the API or was refused by the limiter: nothing else went wrong.
     for (const r of results) for (const burst of Object.values(r)) expect(burst.errors).toEqual([]);
@@ -128,5 +157,5 @@ describe.skipIf(!redis.server)('two processes sharing Redis never exceed ITPM/OT
     // ...without starving: the buckets were used, not left idle.
     expect(itpmAdmitted).toBeGreaterThan(itpmLimit - 1_000);
     expect(otpmAdmitted).toBeGreaterThan(otpmLimit - 2 * 500);
-  });
+  }
 });
