@@ -49,6 +49,20 @@ describe("a peer library's option name", () => {
     ).toMatch(/`windowMs` is tollgate's `window`/);
   });
 
+  it('an option of rateLimit() given to the core limiter says where it belongs', () => {
+    expect(
+      refusal(() => new RateLimiter({ max: 1, window: '1s', skipSuccessfulRequests: true } as never)).message,
+    ).toMatch(/`skipSuccessfulRequests` is an option of an adapter's rateLimit\(\).*refund\(key, cost\)/);
+    // …and rateLimit() takes it.
+    expect(
+      () =>
+        new HttpRateLimiter({ max: 10, window: '1m', skipSuccessfulRequests: true } as never, {
+          ...reader,
+          whenDone: () => {},
+        }),
+    ).not.toThrow();
+  });
+
   it('gets no hint outside a limiter, where the name may mean something else', () => {
     const error = refusal(() => new MemoryStore({ ttl: 5 } as never));
     expect(error.code).toBe(ErrorCodes.UNKNOWN_OPTION);

@@ -21,13 +21,15 @@ const PEER_OPTIONS: ReadonlyMap<string, string> = new Map([
     "express-rate-limit's `requestPropertyName`: the decision is always `rateLimit` on the request",
   ],
   ['passOnStoreError', "express-rate-limit's `passOnStoreError: true` is tollgate's `failMode: 'open'`"],
+  // In rateLimit() these are options (refunds once the status is known); given to the core
+  // limiter, which never sees a response, they are refused with this hint.
   [
     'skipSuccessfulRequests',
-    "express-rate-limit's `skipSuccessfulRequests`: count only failures with the core limiter (docs/migrating.md)",
+    "`skipSuccessfulRequests` is an option of an adapter's rateLimit(), which knows the response; with the core limiter, call refund(key, cost)",
   ],
   [
     'skipFailedRequests',
-    "express-rate-limit's `skipFailedRequests`: count only successes with the core limiter (docs/migrating.md)",
+    "`skipFailedRequests` is an option of an adapter's rateLimit(), which knows the response; with the core limiter, call refund(key, cost)",
   ],
   ['onLimitReached', "express-rate-limit's `onLimitReached` is tollgate's `onLimited(req, decision)`"],
   ['timeWindow', "@fastify/rate-limit's `timeWindow` is tollgate's `window`: milliseconds, or a string such as '1m'"],
