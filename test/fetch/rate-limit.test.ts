@@ -128,6 +128,7 @@ describe('Bun.serve, Deno.serve and Next.js-shaped handlers, under Node’s own 
     expect(reply.status).toBe(500);
     expect(reply.headers.get('content-type')).toBe('application/problem+json');
     expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('clientAddress');
   });
 
   it('Next.js behind a proxy that sets X-Real-IP: clientAddress reads it, grouped as any address', async () => {

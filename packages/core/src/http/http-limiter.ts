@@ -148,7 +148,9 @@ const UNKNOWN_CLIENT_MESSAGE =
   'tollgate: refused a request whose client address is unknown (500), rather than putting every such ' +
   'request in one shared bucket. The app is most likely on a Unix socket or behind a proxy it does not ' +
   "trust: tell the framework to trust the proxy (Express: app.set('trust proxy', 1); Koa: app.proxy = true " +
-  "and app.maxIpsCount = 1; Fastify: Fastify({ trustProxy: '<proxy address>' })), or give rateLimit a `key` function.";
+  "and app.maxIpsCount = 1; Fastify: Fastify({ trustProxy: '<proxy address>' }); Hono and the Fetch API: " +
+  'rateLimit({ trustProxy: 1 }), or getConnInfo / clientAddress where the runtime passes no address, as ' +
+  'Next.js does), or give rateLimit a `key` function.';
 
 /**
  * The response to a request that has no client address. Why not let it through unlimited, or
