@@ -10,8 +10,9 @@ import { sseEvents } from './stream-sse.js';
  * depend on the SDK.
  */
 export interface ClaudeClientLike<C> {
-  withOptions(options: { maxRetries: number; middleware: readonly SdkMiddleware[] }): C;
-  readonly middleware?: readonly SdkMiddleware[] | undefined;
+  /** Called with `{ maxRetries: 0, middleware: [...its own, the limiter's] }` (typed `never`: any SDK version's options fit). */
+  withOptions(options: never): C;
+  readonly middleware?: readonly unknown[] | undefined;
 }
 
 /** An SDK client middleware, as `@anthropic-ai/sdk` declares it (`Middleware`). */
@@ -88,12 +89,13 @@ export function limitClaude<C extends ClaudeClientLike<C>>(
     const path = new URL(request.url).pathname;
     const post = (request.method ?? 'GET').toUpperCase() === 'POST';
     if (post && MESSAGES.test(path)) return message(limiter, request, next, body(request, context), estimate);
-    if (post && (COUNT_TOKENS.test(path) || BATCHES.test(path))) return retried(limiter, request, next);
+    if (post && (COUNT_TOKENS.test(path) || BATCHES.test(path))) return retried(request, next);
     const batch = BATCH_RESULTS.exec(path);
     if (!post && batch !== null) return batchResults(limiter, await next(request), batch[1] as string);
     return next(request);
   };
-  return client.withOptions({ maxRetries: 0, middleware: [...(client.middleware ?? []), limit] });
+  const middleware = [...(client.middleware ?? []), limit];
+  return client.withOptions({ maxRetries: 0, middleware } as never);
 }
 
 function body(request: SdkRequest, context: { readonly options?: { readonly body?: unknown } | undefined }) {
@@ -173,11 +175,7 @@ async function drain(events: AsyncIterable<unknown>): Promise<void> {
  * count_tokens and batches.create: nothing to admit against the family's per-minute limits (a
  * batch runs against its own queue, count_tokens is free), but retried by the same rules.
  */
-async function retried(
-  limiter: ClaudeRateLimiter,
-  request: SdkRequest,
-  next: (request: SdkRequest) => Promise<Response>,
-): Promise<Response> {
+async function retried(request: SdkRequest, next: (request: SdkRequest) => Promise<Response>): Promise<Response> {
   for (let retry = 0; ; retry++) {
     try {
       return await attempt(request, next);
