@@ -1,10 +1,11 @@
 import type { LlmProvider } from '../engine/provider.js';
 import { claudeMetrics } from './claude-metrics.js';
-import { estimateInputTokens } from './estimate.js';
+import { CacheAwareEstimator, maxInputTokens } from './estimate.js';
 import { modelFamily } from './families.js';
-import { type PriceTable, priceCall, safeModelId } from './pricing.js';
+import { budgetMicros, type PriceTable, priceCall, safeModelId } from './pricing.js';
 import { claudeRemaining, unpackClaude } from './response.js';
 import { classifyFailure, headerValue, nextMonthStartUtc } from './retry-policy.js';
+import { watchClaudeStream } from './stream.js';
 import { rateLimitedInput, tokenCounts } from './usage.js';
 
 /**
@@ -16,14 +17,18 @@ export function claudeProvider(
   families: Readonly<Record<string, string>> | undefined,
   prices: PriceTable,
 ): LlmProvider {
+  // Remembers the cached prompt prefixes this process sent, to reserve them as cache reads.
+  const estimates = new CacheAwareEstimator();
   return {
     label: 'Claude API',
     family: (model) => modelFamily(model, families),
     safeModelId,
-    estimateInput: estimateInputTokens,
+    estimateInput: (request) => estimates.estimate(request),
+    maxInput: maxInputTokens,
     tokenCounts,
     rateLimitedInput,
     price: (model, tokens, batch) => priceCall(prices, model, tokens, batch),
+    budgetPrice: (model, tokens, batch) => budgetMicros(prices, model, tokens, batch),
     classify(error, now) {
       const failure = classifyFailure(error);
       return {
@@ -45,6 +50,7 @@ export function claudeProvider(
     defaultBurst: claudeBurst,
     limits: claudeLimits,
     untilFull: claudeUntilFull,
+    watchStream: watchClaudeStream,
     metrics: claudeMetrics,
   };
 }

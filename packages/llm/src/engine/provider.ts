@@ -13,12 +13,22 @@ export interface LlmProvider {
   safeModelId(model: string): string;
   /** Input tokens a request will likely count, when the caller did not say. */
   estimateInput(request: unknown): number;
+  /**
+   * The most input tokens the request can count: what spend budgets hold when the caller did not
+   * give `inputTokens`. Left out, budgets hold the estimate (which is then no bound).
+   */
+  maxInput?(request: unknown): number;
   /** A response's usage as token counts; throws `TOLLGATE_INVALID_USAGE` when malformed. */
   tokenCounts(usage: unknown): TokenCounts;
   /** Of those, the input that counts against the input-token limit. */
   rateLimitedInput(tokens: TokenCounts): number;
   /** The cost in micro-USD, and whether the model has a price (unpriced calls cost 0). */
   price(model: string, tokens: TokenCounts, batch: boolean): { micros: number; priced: boolean };
+  /**
+   * What a call counts against spend budgets, in micro-USD: its price, or for a model without one
+   * a conservative guess. Left out, an unpriced model counts 0 against budgets.
+   */
+  budgetPrice?(model: string, tokens: TokenCounts, batch: boolean): number;
   /** Why a call failed, as far as retrying is concerned. */
   classify(error: unknown, now: number): CallFailure;
   /** A call's result: its usage, the response headers and the request id, when it has them. */
@@ -36,12 +46,31 @@ export interface LlmProvider {
   /** Ms until the server says each bucket is full again (its reset time). Optional. */
   untilFull?(headers: unknown): readonly (number | undefined)[] | undefined;
   /**
+   * When `result` is a streamed response, watches it without taking it from the caller: the
+   * promise settles at its first event (rejecting with an error that came before any, and then
+   * `onEnd` is never called); `onEnd` gets what the events reported once the stream is over.
+   * Undefined when `result` is not a stream. A provider without streaming leaves it out.
+   */
+  watchStream?(result: unknown, onEnd: (end: StreamEnd) => Promise<void>): Promise<void> | undefined;
+  /**
    * The bucket size of a limit the caller gave no `burst` for (default: the whole minute), as
    * the API enforces it over shorter windows. Optional.
    */
   defaultBurst?(kind: 'rpm' | 'itpm' | 'otpm', perMinute: number): number;
   /** Where the limiter's counts go. */
   readonly metrics: LlmMetrics;
+}
+
+/** How a watched stream ended. */
+export interface StreamEnd {
+  /** The usage its events reported (undefined when none did). */
+  readonly usage: unknown;
+  /** The error that ended it early (a mid-stream error event, a cut connection, an abort). */
+  readonly error: unknown;
+  /** Whether it ran to its end (false when cut off, failed or left by the reader). */
+  readonly complete: boolean;
+  readonly headers: unknown;
+  readonly requestId: string | undefined;
 }
 
 /** A failed call, classified by the provider. */

@@ -51,11 +51,16 @@ export interface RecordOptions {
   requestId?: string;
   /** Batch API calls are billed at half price. */
   batch?: boolean;
+  /** HTTP attempts this one call took (default 1): a call retried twice is 1 call and 3 attempts. */
+  attempts?: number;
 }
 
 /** Calls, tokens by kind and cost, summed over a day, a model, or both. */
 export interface ModelUsage {
+  /** Logical calls: a call retried after errors counts once. */
   calls: number;
+  /** HTTP attempts; `attempts - calls` is the number of errors that were retried. */
+  attempts: number;
   errors: number;
   unpricedCalls: number;
   costMicros: number;
