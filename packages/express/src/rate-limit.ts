@@ -25,6 +25,7 @@ export type RateLimitOptions = HttpRateLimitOptions<Request, RateLimitHandler>;
  */
 export type RateLimitMiddleware = RequestHandler & {
   readonly limiter: RateLimiter;
+  /** The key this request is counted under (what `limiter.peek` and `reset` take); undefined without a client address. */
   keyFor(req: Request): Promise<string | undefined>;
 };
 

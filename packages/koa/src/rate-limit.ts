@@ -25,6 +25,7 @@ export type RateLimitOptions = HttpRateLimitOptions<Context, RateLimitHandler>;
  */
 export type RateLimitMiddleware = Middleware & {
   readonly limiter: RateLimiter;
+  /** The key this request is counted under (what `limiter.peek` and `reset` take); undefined without a client address. */
   keyFor(ctx: Context): Promise<string | undefined>;
 };
 
