@@ -60,10 +60,10 @@ describe.skipIf(!redis.server)('tollgate claude: status and reset against the fl
     const shown = JSON.parse(status.stdout) as {
       family: string;
       itpm: { remaining: number };
-      rpm: { remaining: number; capacity: number };
+      rpm: { limit: number };
     };
     expect(shown.family).toBe(MODEL);
-    expect(shown.rpm.remaining).toBeLessThan(shown.rpm.capacity);
+    expect(shown.rpm.limit).toBe(60);
     expect(shown.itpm.remaining).toBeGreaterThanOrEqual(100);
     expect(shown.itpm.remaining).toBeLessThan(200);
     const table = await runCli(['claude', 'status', MODEL, ...LIMITS, ...common]);
