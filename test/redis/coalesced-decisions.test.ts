@@ -220,6 +220,23 @@ describe('coalescing, counted by the server (a redis-server of the test’s own)
     expect(seen).toEqual([`evalsha ${BUCKET_SCRIPT_SHA}`]);
   });
 
+  it('writes a coalesced call in the turn it was gathered on an auto-pipelining ioredis client, not one turn later', async () => {
+    const client = new Redis(server.url, { enableAutoPipelining: true });
+    clients.push(client);
+    const store = new RedisStore({ client, logger: silent });
+    stores.push(store);
+    const warm = uniquePrefix('warm');
+    await store.consume(warm, one, [1]);
+    await Promise.all([store.consume(`${warm}:a`, one, [1]), store.consume(`${warm}:b`, one, [1])]);
+    const prefix = uniquePrefix('turn');
+    const pending = [store.consume(`${prefix}:a`, one, [1]), store.consume(`${prefix}:b`, one, [1])];
+    // Scheduled after the batch's own flush: by now the call is on the wire, awaiting its reply
+    // (ioredis's auto-pipeline would have held it until its own setImmediate, in the next turn).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((client as unknown as { commandQueue: { length: number } }).commandQueue.length).toBe(1);
+    expect((await Promise.all(pending)).every((r) => r.allowed)).toBe(true);
+  });
+
   it('runs the batch script after SCRIPT FLUSH (EVALSHA, then EVAL on NOSCRIPT)', async () => {
     const store = await warmStore();
     await admin.script('FLUSH');

@@ -47,14 +47,18 @@ export function batcherOf(conn: RedisConnection): DecisionBatcher {
  */
 export class DecisionBatcher {
   private readonly bySlot: boolean;
+  /** What a group is sent through: written at once, since it was gathered over a whole turn already. */
+  private readonly sender: Pick<RedisConnection, 'evalsha' | 'eval'>;
   private groups = new Map<number, Pending[]>();
   private scheduled: NodeJS.Immediate | undefined;
   /** Script calls sent, and the decisions they carried: what the coalescing test reads. */
   calls = 0;
   decisions = 0;
 
-  constructor(private readonly conn: RedisConnection) {
+  constructor(conn: RedisConnection) {
     this.bySlot = conn.cluster !== false;
+    const now = conn.evalshaNow;
+    this.sender = now === undefined ? conn : { evalsha: now.bind(conn), eval: conn.eval.bind(conn) };
   }
 
   /** Runs the bucket script on `key` with `args` (as BUCKET_SCRIPT takes them), coalesced with others. */
@@ -99,7 +103,7 @@ export class DecisionBatcher {
     this.decisions += group.length;
     if (group.length === 1) {
       const only = group[0] as Pending;
-      runScript(this.conn, BUCKET, [only.key], only.args).then(only.resolve, only.reject);
+      runScript(this.sender, BUCKET, [only.key], only.args).then(only.resolve, only.reject);
       return;
     }
     const keys: string[] = [];
@@ -115,7 +119,7 @@ export class DecisionBatcher {
       for (const arg of list) args.push(arg);
     }
     for (const ref of refs) args.push(ref);
-    runScript(this.conn, BATCH, keys, args).then(
+    runScript(this.sender, BATCH, keys, args).then(
       (replies) => {
         if (!Array.isArray(replies) || replies.length !== group.length) {
           const error = new TollgateError(ErrorCodes.STORE_PROTOCOL, 'Unexpected reply from the tollgate Redis script');

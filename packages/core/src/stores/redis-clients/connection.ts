@@ -19,6 +19,12 @@ export interface RedisConnection {
   readonly cluster?: boolean;
   /** EVALSHA: runs a script the server has cached. Rejects with a `NOSCRIPT` error if it has not. */
   evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /**
+   * EVALSHA written to the server at once, for a caller that has gathered its work already (the
+   * coalesced decisions, sent at the end of a turn of the event loop): a client that auto-pipelines
+   * would otherwise hold it for one more turn. Absent: `evalsha` is used.
+   */
+  evalshaNow?(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** EVAL: runs a script sent in full (after a NOSCRIPT reply; the server then caches it). */
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** DEL of one key: how many keys were deleted (0 or 1). */

@@ -27,6 +27,13 @@ export interface IoredisClientLike {
   once?(event: 'end', listener: () => void): unknown;
   /** Removes that listener when the store closes first. */
   off?(event: 'end', listener: () => void): unknown;
+  /** The options it was made with: only `enableAutoPipelining` is read. */
+  readonly options?: { readonly enableAutoPipelining?: boolean | undefined };
+  /** An explicit pipeline, written at `exec()` (a client that auto-pipelines waits a turn otherwise). */
+  pipeline?(): {
+    evalsha(sha: string, numKeys: number, ...args: (string | number)[]): unknown;
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
   /** True on an ioredis `Cluster`. */
   readonly isCluster?: boolean;
   /** A Cluster's node connections; one of them carries the reset subscription. */
@@ -56,10 +63,12 @@ export function isIoredis(value: object): value is IoredisClientLike {
 export function ioredisConnection(client: IoredisClientLike): RedisConnection {
   const subscriber =
     client.duplicate === undefined && client.nodes === undefined ? undefined : () => subscriberFor(client);
+  const pipelines = client.options?.enableAutoPipelining === true && typeof client.pipeline === 'function';
   return {
     family: 'ioredis',
     cluster: client.isCluster === true,
     evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
+    ...(pipelines ? { evalshaNow: (sha, keys, args) => evalshaNow(client, sha, keys, args) } : {}),
     eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
     del: (key) => client.del(key),
     hgetall: (key) => client.hgetall(key),
@@ -77,6 +86,21 @@ export function ioredisConnection(client: IoredisClientLike): RedisConnection {
     },
     disconnect: () => client.disconnect?.(),
   };
+}
+
+/** EVALSHA through an explicit pipeline of one command, which ioredis writes at `exec()`. */
+async function evalshaNow(
+  client: IoredisClientLike,
+  sha: string,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<unknown> {
+  const pipeline = (client.pipeline as NonNullable<IoredisClientLike['pipeline']>).call(client);
+  pipeline.evalsha(sha, keys.length, ...keys, ...args);
+  const [reply] = (await pipeline.exec()) ?? [];
+  if (reply === undefined) throw new Error('ioredis returned no reply for the pipeline');
+  if (reply[0] !== null) throw reply[0];
+  return reply[1];
 }
 
 /**

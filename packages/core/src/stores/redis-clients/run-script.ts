@@ -12,7 +12,7 @@ export interface RedisScript {
  * failover to a replica that never saw it). Every other error passes as it is.
  */
 export async function runScript(
-  connection: RedisConnection,
+  connection: Pick<RedisConnection, 'evalsha' | 'eval'>,
   script: RedisScript,
   keys: readonly string[],
   args: readonly string[],
