@@ -146,6 +146,31 @@ describe('limits learned from the response headers', () => {
     expect(error?.retryAfter).toBeGreaterThanOrEqual(15);
   });
 
+  it('the configured limit is used again once the API reports it (or more) again', async () => {
+    const { claude, lines } = limiter();
+    const model = 'claude-sonnet-5';
+    const tokens = { limit: 2_000_000, remaining: 2_000_000 };
+    const call = () =>
+      claude.run(model, params(model, 10), (p) => anthropic.messages.create(p).withResponse(), { waitMs: 0 });
+    fake.setRateLimits({ requests: { limit: 3, remaining: 3 }, inputTokens: tokens, outputTokens: tokens });
+    await call();
+    fake.setRateLimits({ requests: { limit: 4_000, remaining: 4_000 }, inputTokens: tokens, outputTokens: tokens });
+    // Learned 3 a minute: the next call goes (the bucket still holds what it held)…
+    await call();
+    // …and reports 4,000 again: the configured 1,000 a minute is back, so 20 more go within 5 s
+    // (at 3 a minute they would need 6 minutes, and would be refused at once).
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () =>
+        claude.run(model, params(model, 10), (p) => anthropic.messages.create(p).withResponse(), { waitMs: 5_000 }),
+      ),
+    );
+    const admitted = results.filter((r) => r.status === 'fulfilled').length;
+    const said = lines.filter((l) => /limit/.test(l.message) && (l.fields as { limit?: string }).limit === 'rpm');
+    figures.push(`API says 3 RPM, then 4,000 again (configured 1,000): then ${admitted} of 20 admitted within 5 s`);
+    expect(said.map((l) => (l.fields as { now: number }).now)).toEqual([3, 1_000]);
+    expect(admitted).toBe(20);
+  });
+
   it('a reset time is followed: a bucket full only in 30 s holds half its minute now', async () => {
     const { claude } = limiter({
       limits: { '*': { rpm: 1_000, itpm: 60_000, otpm: 1_000_000, burst: { rpm: 1_000 } } },

@@ -343,24 +343,30 @@ export class LlmLimiter {
     });
   }
 
-  /** A limit the server reports below the configured one is used from now on, said once. */
+  /**
+   * A limit the server reports below the configured one is used from then on (said once per
+   * change), until the server reports the configured one (or more) again.
+   */
   private learnLimits(model: string, family: string, headers: unknown): void {
     const limits = this.provider.limits?.(headers);
     if (limits === undefined) return;
-    const configured = this.buckets.of(family);
+    const inForce = this.buckets.of(family);
     limits.forEach((limit, i) => {
       if (limit === undefined) return;
-      const was = configured[i]?.max;
+      const was = inForce[i]?.max;
       if (!this.buckets.learn(family, i, limit)) return;
+      const configured = this.buckets.configuredMax(family, i) ?? limit;
       this.config.logger.warn(
         {
           model: this.provider.safeModelId(model),
           family: storeKey(family),
           limit: ['rpm', 'itpm', 'otpm'][i],
           was,
-          now: limit,
+          now: Math.min(limit, configured),
         },
-        `${this.provider.label} reports a lower limit than configured: using it`,
+        limit < configured
+          ? `${this.provider.label} reports a lower limit than configured: using it`
+          : `${this.provider.label} reports the configured limit again: using it`,
       );
     });
   }
