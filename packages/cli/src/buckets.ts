@@ -69,10 +69,12 @@ class KeyDeriver {
     readonly prefix: string,
     readonly name: string | undefined,
     policies: readonly PolicyOptions[],
+    /** A named limiter whose limits vary per request: its keys are `${prefix}:n:${name}:q:<client>`. */
+    perRequest = false,
   ) {
     try {
       this.limiter = new RateLimiter({
-        policies,
+        ...(perRequest ? { max: () => 1, window: 1 } : { policies }),
         prefix,
         ...(name === undefined ? {} : { name }),
         // Never used: a store that is never called, so no memory store is made.
@@ -288,6 +290,10 @@ function limiterPart(prefix: string, redisKey: string): { name: string | undefin
 function fromKey(prefix: string, redisKey: string): KeyDeriver | undefined {
   const part = limiterPart(prefix, redisKey);
   if (part === undefined) return undefined;
+  // Per-request limits (functions of the request, quotas): one key per client, buckets by position.
+  if (part.name !== undefined && part.ids.length === 1 && part.ids[0] === 'q') {
+    return new KeyDeriver(prefix, part.name, [], true);
+  }
   const policies: PolicyOptions[] = [];
   for (const id of part.ids) {
     const parts = parsePolicyId(id);
