@@ -162,36 +162,58 @@ describe('headerValue', () => {
   });
 });
 
-describe('backoffMs: exponential backoff with full jitter', () => {
-  it('is random × min(cap, base × 2^attempt), floored', () => {
+describe('classifyFailure: a stream error event (no HTTP status)', () => {
+  it.each([
+    ['overloaded_error', 'overloaded', true],
+    ['api_error', 'server', true],
+    ['rate_limit_error', 'rate', true],
+    ['invalid_request_error', 'client', false],
+    ['__proto__', 'client', false],
+  ])('%s → %s, retry %s', (type, kind, retry) => {
+    // As the SDK throws it for `event: error` in an SSE stream.
+    const error = new Anthropic.APIError(
+      undefined,
+      { type: 'error', error: { type, message: 'x' } },
+      undefined,
+      new Headers(),
+    );
+    expect(classifyFailure(error)).toMatchObject({ kind, retry, status: undefined });
+  });
+});
+
+describe('backoffMs: exponential backoff as the SDK does it (jitter only downward, at most 25%)', () => {
+  it('is min(cap, base × 2^attempt) × (1 − random × 0.25), rounded up', () => {
     const half = () => 0.5;
-    expect(backoffMs(0, 500, 30_000, half)).toBe(250);
-    expect(backoffMs(1, 500, 30_000, half)).toBe(500);
-    expect(backoffMs(3, 500, 30_000, half)).toBe(2_000);
-    expect(backoffMs(6, 500, 30_000, half)).toBe(15_000); // 32000 capped at 30000
-    expect(backoffMs(10, 500, 30_000, half)).toBe(15_000);
+    expect(backoffMs(0, 500, 30_000, half)).toBe(438); // 500 × 0.875 = 437.5
+    expect(backoffMs(1, 500, 30_000, half)).toBe(875);
+    expect(backoffMs(3, 500, 30_000, half)).toBe(3_500);
+    expect(backoffMs(6, 500, 30_000, half)).toBe(26_250); // 32000 capped at 30000
+    expect(backoffMs(10, 500, 30_000, half)).toBe(26_250);
   });
 
-  it('spans [0, ceiling): 0 at the bottom, just under the ceiling at the top', () => {
+  it('spans [¾ step, step]: the SDK’s own first retry waits at least 375 ms (full jitter went down to 0)', () => {
     const top = () => 1 - Number.EPSILON;
     for (let attempt = 0; attempt < 12; attempt++) {
-      const ceiling = Math.min(30_000, 500 * 2 ** attempt);
-      expect(backoffMs(attempt, 500, 30_000, () => 0)).toBe(0);
-      expect(backoffMs(attempt, 500, 30_000, top)).toBe(ceiling - 1);
+      const step = Math.min(30_000, 500 * 2 ** attempt);
+      expect(backoffMs(attempt, 500, 30_000, () => 0)).toBe(step);
+      expect(backoffMs(attempt, 500, 30_000, top)).toBe(Math.ceil(step * 0.75));
     }
+    expect(backoffMs(0, 500, 8_000, () => 0.999)).toBeGreaterThanOrEqual(375);
   });
 
   it('never exceeds the cap, even for huge attempt numbers', () => {
-    expect(backoffMs(2_000, 500, 30_000, () => 0.999)).toBe(29_970);
+    expect(backoffMs(2_000, 500, 30_000, () => 0)).toBe(30_000);
+    expect(backoffMs(2_000, 500, 30_000, () => 0.999)).toBe(22_508);
   });
 
   it('with the real random source stays within bounds', () => {
     for (let i = 0; i < 500; i++) {
       const attempt = i % 8;
+      const step = Math.min(5_000, 100 * 2 ** attempt);
       const wait = backoffMs(attempt, 100, 5_000);
       expect(Number.isInteger(wait)).toBe(true);
-      expect(wait).toBeGreaterThanOrEqual(0);
-      expect(wait).toBeLessThan(Math.min(5_000, 100 * 2 ** attempt));
+      expect(wait).toBeGreaterThanOrEqual(step * 0.75);
+      expect(wait).toBeLessThanOrEqual(step);
     }
   });
 });
