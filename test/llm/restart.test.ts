@@ -19,6 +19,20 @@ const kit = outageKit();
 const MODEL = 'claude-sonnet-5';
 const LIMITS = { '*': { rpm: 6_000, itpm: 1_000_000, otpm: 1_000_000 } };
 
+/** The circuit breaker's series in core's families, for the limiter label `llm:<prefix>`. */
+async function circuit(limiter: string): Promise<{ state: number | undefined; opened: number }> {
+  const state = register.getSingleMetric('tollgate_ratelimit_circuit_state');
+  const transitions = register.getSingleMetric('tollgate_ratelimit_circuit_transitions_total');
+  const states = state === undefined ? [] : (await state.get()).values;
+  const changes = transitions === undefined ? [] : (await transitions.get()).values;
+  return {
+    state: states.find((v) => v.labels.limiter === limiter)?.value,
+    opened: changes
+      .filter((v) => v.labels.limiter === limiter && v.labels.to === 'open')
+      .reduce((n, v) => n + v.value, 0),
+  };
+}
+
 async function failedWrites(write: string): Promise<number> {
   const metric = register.getSingleMetric('tollgate_claude_store_writes_failed_total');
   if (metric === undefined) return 0;
@@ -44,6 +58,7 @@ describe.skipIf(!redis.binary)('ClaudeRateLimiter through a Redis restart', () =
       timeoutMs: TIMEOUT_MS,
       limits: LIMITS,
       circuit: { failures: 3, minOpenMs: 200, maxOpenMs: 400 },
+      prefix: 'restart',
       logger: log.logger,
     });
     const call = () =>
@@ -62,6 +77,8 @@ describe.skipIf(!redis.binary)('ClaudeRateLimiter through a Redis restart', () =
       expect(r.ms).toBeLessThan(TIMEOUT_MS * 3 + SLACK_MS);
     }
     const lostDuring = (await failedWrites('ledger')) - lostBefore;
+    const down = await circuit('llm:restart');
+    expect(down.opened).toBeGreaterThan(0);
 
     await server.start();
     // The breaker probes Redis again within maxOpenMs; ioredis reconnects on its own schedule.
@@ -78,6 +95,8 @@ describe.skipIf(!redis.binary)('ClaudeRateLimiter through a Redis restart', () =
     // Written to the restarted Redis again: the ledger there has (at least) the calls made since.
     const stats = await claude.getUsageStats({ days: 1 });
     expect(await failedWrites('ledger')).toBe(lostAtRecovery);
+    // Core's circuit gauge: closed again (0) once the probe found Redis back.
+    expect((await circuit('llm:restart')).state).toBe(0);
     expect(stats.calls).toBeGreaterThanOrEqual(after.length);
 
     const messages = log.lines.map((l) => l.message);

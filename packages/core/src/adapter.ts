@@ -47,6 +47,7 @@ export { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } fro
 export { type RedisScript, runScript } from './stores/redis-clients/run-script.js';
 export { storeKey } from './stores/store-key.js';
 export { BoundedValues, OVERFLOW_LABEL } from './telemetry/bounded-values.js';
+export { initCircuitMetrics, recordCircuitTransition } from './telemetry/circuit-metrics.js';
 export { UNMATCHED_ROUTE } from './telemetry/http-metrics.js';
 export {
   type HttpRequestInfo,

@@ -88,7 +88,9 @@ export class LlmLimiter {
     );
     this.failMode = config.failMode ?? 'local';
     const circuit = config.circuit === undefined ? parseCircuitOptions(undefined) : config.circuit || undefined;
-    this.guard = new StoreGuard(config.timeoutMs, circuit, config.logger, `${provider.label} limiter`, this.failMode);
+    // The circuit's metrics name the limiter by its prefix: bounded, and the same across a fleet.
+    const label = `${provider.label} limiter`;
+    this.guard = new StoreGuard(config.timeoutMs, circuit, config.logger, label, this.failMode, `llm:${config.prefix}`);
     this.sharing = this.guard.share(config.sharing);
     provider.metrics.init();
   }

@@ -1,5 +1,11 @@
 import { ErrorCodes, type Logger, TollgateError } from '@tollgate/core';
-import { CircuitBreaker, type CircuitConfig, NO_CALL } from '@tollgate/core/adapter';
+import {
+  CircuitBreaker,
+  type CircuitConfig,
+  initCircuitMetrics,
+  NO_CALL,
+  recordCircuitTransition,
+} from '@tollgate/core/adapter';
 import type { BudgetStore } from './budget.js';
 import type { UsageLedger } from './ledger.js';
 import { storeCall } from './store-call.js';
@@ -17,7 +23,9 @@ const REPEAT_LOG_MS = 30_000;
  * by `timeoutMs`, and through core's circuit breaker, so that once the store has failed
  * `circuit.failures` times in a row, calls fail at once (`TOLLGATE_STORE_UNAVAILABLE`) instead
  * of each waiting `timeoutMs`, until a probe finds it back. Outages are logged without flooding:
- * the first failure, then at most every 30 s, and the recovery.
+ * the first failure, then at most every 30 s, and the recovery. The breaker's state is in core's
+ * `tollgate_ratelimit_circuit_state` and `tollgate_ratelimit_circuit_transitions_total`, under
+ * the limiter label `metricLabel`.
  */
 export class StoreGuard {
   private readonly breaker: CircuitBreaker | undefined;
@@ -31,17 +39,20 @@ export class StoreGuard {
     private readonly logger: Logger,
     private readonly label: string,
     private readonly failMode: FailMode,
+    metricLabel = label,
   ) {
     this.breaker =
       circuit === undefined
         ? undefined
         : new CircuitBreaker(circuit, {
             onTransition: (t) => {
+              recordCircuitTransition(metricLabel, t.to);
               const fields = { limiter: label, failMode, from: t.from, to: t.to, openMs: t.openMs };
               if (t.to === 'open') this.logger.warn(fields, `${label} store circuit opened`);
               else if (t.to === 'closed') this.logger.warn(fields, `${label} store circuit closed`);
             },
           });
+    if (this.breaker !== undefined) initCircuitMetrics(metricLabel);
   }
 
   /** The breaker's state, for tests and status. */
