@@ -41,6 +41,14 @@ export const FRAMEWORKS = {
     limitedPeers: ['rate-limiter-flexible-memory', 'rate-limiter-flexible-redis'],
     otelInQuick: false,
   },
+  // @nestjs/throttler keeps its counters in memory (Redis storage is a third-party package).
+  nestjs: {
+    memoryPeers: ['nestjs-throttler-memory'],
+    redisPeers: [],
+    metricsPeers: [],
+    limitedPeers: ['nestjs-throttler-memory'],
+    otelInQuick: false,
+  },
 };
 
 requireEveryFramework('bench/lib/plan.mjs FRAMEWORKS', FRAMEWORKS);
@@ -125,6 +133,7 @@ export const HTTP_TARGETS = [
   { framework: 'express', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.express.memoryPeers },
   { framework: 'koa', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.koa.memoryPeers },
   { framework: 'fastify', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.fastify.memoryPeers },
+  { framework: 'nestjs', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.nestjs.memoryPeers },
   { framework: 'hono', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.hono.memoryPeers },
   { framework: 'fetch', subject: 'tollgate-memory', factor: 0.5, peers: FRAMEWORKS.fetch.memoryPeers },
   { framework: 'fastify', subject: 'tollgate-redis', factor: 0.5, peers: ['fastify-rate-limit-redis'] },

@@ -12,6 +12,7 @@ import Koa from 'koa';
 import { forEachFramework } from '../frameworks.js';
 import { serveFetch } from '../helpers/fetch-server.js';
 import { listen } from '../helpers/http.js';
+import { nestApp } from './nestjs-adapters.js';
 
 /** Limiter options as the suite writes them: the same object goes to every framework. */
 // biome-ignore lint/suspicious/noExplicitAny: options are deliberately untyped here, bad ones included.
@@ -183,4 +184,6 @@ export const adapters: Adapter[] = forEachFramework<Omit<Adapter, 'name'>>('test
   },
   hono: honoAdapter,
   fetch: fetchAdapter,
+  // NestJS on platform-express; conformance.test.ts runs it on platform-fastify too.
+  nestjs: { serve: nestApp('express', handlerBody) },
 });

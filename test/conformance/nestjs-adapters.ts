@@ -5,7 +5,7 @@ import { RateLimit, RateLimitGuard, TollgateModule } from '@tollgate/nestjs';
 import { decorate, type Platform, param, startNest } from '../nestjs/support.js';
 
 // Structural, as adapters.ts declares them: importing them from there would make an import cycle
-// once adapters.ts builds its `nestjs` app from here.
+// (adapters.ts builds its `nestjs` app from here).
 // biome-ignore lint/suspicious/noExplicitAny: options are deliberately untyped here, bad ones included.
 type Spec = { limit: Record<string, any>; apiLimit?: Record<string, any>; trustProxy?: boolean };
 type Served = { url: string; hits(): number; close(): Promise<void> };

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { frameworkNames, requireEveryFramework } from '../frameworks.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -92,6 +93,9 @@ const PLACEHOLDERS: Record<string, Record<string, [typeImport: string, type: str
     login: ["import type { FetchHandler as __Handler } from '@tollgate/fetch';", '__Handler'],
     health: ["import type { FetchHandler as __Handler } from '@tollgate/fetch';", '__Handler'],
   },
+  nestjs: {
+    app: ["import type { INestApplication as __App } from '@nestjs/common';", '__App'],
+  },
   any: {
     redis: ["import type { Redis as __Redis } from 'ioredis';", '__Redis'],
     // The request parameters of an Anthropic call: their type is the SDK's, not tollgate's.
@@ -139,6 +143,21 @@ export function appModule(readme: string): ReadmeModule {
   return found[0] as ReadmeModule;
 }
 
+/**
+ * A Nest example is TypeScript with decorators, as Nest apps are written: compiled as a Nest
+ * project compiles it (`experimentalDecorators`, `emitDecoratorMetadata`) before it runs.
+ */
+function transpileDecorated(code: string): string {
+  return ts.transpileModule(code, {
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+    },
+  }).outputText;
+}
+
 /** A handler for the names the example uses without declaring them: answers 200 "ok". */
 const HANDLERS: Record<Framework, string> = {
   express: 'const login = (_req, res) => { res.send("ok"); };',
@@ -146,6 +165,8 @@ const HANDLERS: Record<Framework, string> = {
   fastify: 'const login = async () => "ok";',
   hono: 'const login = (c) => c.text("ok");',
   fetch: 'const login = () => new Response("ok");',
+  // The Nest example declares its login handler as a method of its controller.
+  nestjs: '',
 };
 
 /**
@@ -185,7 +206,8 @@ export async function runExample(readme: string, collector: string): Promise<Run
   const file = join(dir, `${framework}.mjs`);
   const declares = /\b(?:const|function)\s+login\b/.test(module.code);
   // `login` is used before the line that declares it: hoist the handler above the example.
-  writeFileSync(file, `${declares ? '' : `${HANDLERS[framework]}\n`}${module.code}`);
+  const code = framework === 'nestjs' ? transpileDecorated(module.code) : module.code;
+  writeFileSync(file, `${declares ? '' : `${HANDLERS[framework]}\n`}${code}`);
   const child: ChildProcess = spawn(process.execPath, ['--import', preload, file], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,7 +17,7 @@ async function demo(framework: string, env: Record<string, string> = {}) {
 }
 
 describe('npm run demo', () => {
-  for (const framework of ['express', 'koa', 'fastify', 'hono', 'fetch']) {
+  for (const framework of ['express', 'koa', 'fastify', 'hono', 'fetch', 'nestjs']) {
     it(`runs the ${framework} example on the in-memory store`, async () => {
       const out = await demo(framework);
       expect(out).toContain('on the in-memory store');

@@ -15,7 +15,8 @@ export const FRAMEWORKS: readonly Framework[] = frameworkNames;
 
 function imports(framework: Framework, style: Style): string {
   const pkg = frameworks.find((f) => f.name === framework)?.package;
-  const { defaultExport: main, from = framework, more = [] } = app(framework);
+  const { defaultExport: main, from = framework, more = [], imports: own } = app(framework);
+  if (own !== undefined) return own(style).join('\n');
   if (style === 'cjs') {
     return [
       `const ${main} = require('${from}');`,
@@ -42,6 +43,11 @@ function imports(framework: Framework, style: Style): string {
 
 /** Per framework: the name a user imports it by, and the body of `start()` (`port` reads a listening address). */
 interface AppOf {
+  /**
+   * The app's whole import block, in the style's syntax, for a framework whose app is not one
+   * default export beside `rateLimit`, `telemetry` and `metricsHandler` (NestJS: a module and a guard).
+   */
+  imports?: (style: Style) => string[];
   /** What the app imports from the framework's package: its default export, or `{ names }`. */
   defaultExport: string;
   /** Where `defaultExport` comes from, if not the package named like the framework (`fetch` is no package). */
@@ -125,8 +131,67 @@ const APPS = Object.fromEntries(
   await once(server, 'listening');
   return { port: ${port('server.address()')}, close: () => server.close() };`,
     },
+    nestjs: {
+      defaultExport: 'NestFactory',
+      imports: nestImports,
+      // No decorator syntax: the apps are plain JavaScript too, and the TypeScript ones keep the
+      // matrix's compiler options. Reflect.decorate is what `@Get()` compiles to.
+      start: (port) => {
+        const typed = port('x') !== 'x.port';
+        const any = typed ? ': never' : '';
+        return `
+  class AppController {
+    metrics = metricsHandler();
+    hello() {
+      return 'ok';
+    }
+    scrape(req${any}, res${any}) {
+      return this.metrics(req, res);
+    }
+  }
+  const method = (name${typed ? ': string' : ''}) => Object.getOwnPropertyDescriptor(AppController.prototype, name);
+  Reflect.decorate([Get()], AppController.prototype, 'hello', method('hello'));
+  Reflect.decorate([Get('metrics'), SkipRateLimit()], AppController.prototype, 'scrape', method('scrape'));
+  Req()(AppController.prototype, 'scrape', 0);
+  Res()(AppController.prototype, 'scrape', 1);
+  Reflect.decorate([Controller()], AppController);
+  class AppModule {}
+  Reflect.decorate(
+    [
+      Module({
+        imports: [TollgateModule.forRoot({ max: 1, window: '1m', telemetry: true })],
+        controllers: [AppController],
+        providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+      }),
+    ],
+    AppModule,
+  );
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return { port: ${port('app.getHttpServer().address()')}, close: () => app.close() };`;
+      },
+    },
   }).map((a) => [a.name, a]),
 );
+
+/** NestJS: reflect-metadata first, as Nest apps start; the module, the guard and the decorators. */
+function nestImports(style: Style): string[] {
+  const modules: Array<[string, string]> = [
+    ['{ Controller, Get, Module, Req, Res }', '@nestjs/common'],
+    ['{ APP_GUARD, NestFactory }', '@nestjs/core'],
+    ['{ metricsHandler, RateLimitGuard, SkipRateLimit, TollgateModule }', '@tollgate/nestjs'],
+    ['{ createRequire }', 'node:module'],
+    ['{ register }', '@tollgate/core'],
+    ['{ setupTelemetry }', '@tollgate/otel'],
+    ['{ ClaudeRateLimiter }', '@tollgate/llm'],
+  ];
+  if (style === 'cjs') {
+    return ["require('reflect-metadata');", ...modules.map(([names, from]) => `const ${names} = require('${from}');`)];
+  }
+  const lines = ["import 'reflect-metadata';", ...modules.map(([names, from]) => `import ${names} from '${from}';`)];
+  if (style !== 'esm') lines.push(`import type { AddressInfo } from 'node:net';`);
+  return lines;
+}
 
 function app(framework: Framework): AppOf {
   return APPS[framework] as AppOf;

@@ -20,7 +20,7 @@ import { appSource, FRAMEWORKS, type Framework, type Style } from './apps.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'hono', 'fetch', 'cli'] as const;
+const PACKAGES = ['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'hono', 'fetch', 'nestjs', 'cli'] as const;
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** The framework versions the repo itself tests against. */
@@ -103,7 +103,7 @@ beforeAll(async () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'matrix-app', private: true }));
   }
-  const libraries = (['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'hono', 'fetch'] as const).map(
+  const libraries = (['core', 'otel', 'llm', 'express', 'koa', 'fastify', 'hono', 'fetch', 'nestjs'] as const).map(
     (p) => tarballs[p] as string,
   );
   const frameworks = [
@@ -116,6 +116,8 @@ beforeAll(async () => {
     '@types/koa',
     '@types/node',
   ].map(spec);
+  // NestJS on its Express platform, with what every Nest app installs beside it.
+  const nest = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs'].map(spec);
   // The apps use telemetry() and metricsHandler(): what the docs say to install for them.
   const peers = ['@opentelemetry/api', 'prom-client'].map(spec);
   mkdirSync(join(work, 'lean'));
@@ -123,7 +125,7 @@ beforeAll(async () => {
   await timed(
     'install',
     Promise.all([
-      npm(['install', ...libraries, ...frameworks, ...peers], apps),
+      npm(['install', ...libraries, ...frameworks, ...nest, ...peers], apps),
       npm(['install', tarballs.core as string, tarballs.llm as string, tarballs.cli as string], cli),
       // A rate limiter alone: no optional peer installed.
       npm(['install', tarballs.core as string, tarballs.express as string, spec('express')], join(work, 'lean')),

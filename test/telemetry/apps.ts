@@ -12,6 +12,7 @@ import Koa from 'koa';
 import { forEachFramework } from '../frameworks.js';
 import { type NodeBindings, serveFetch } from '../helpers/fetch-server.js';
 import { listen } from '../helpers/http.js';
+import { nestTelemetryApp } from '../nestjs/telemetry-app.js';
 
 /**
  * The same app in each framework: telemetry first, then a rate limit, then
@@ -130,4 +131,6 @@ export const telemetryApps: TelemetryApp[] = forEachFramework<Omit<TelemetryApp,
       return { url: server.url, close: server.close };
     },
   },
-});
+  // NestJS on platform-express; its platform-fastify app runs too, after the list.
+  nestjs: { start: nestTelemetryApp('express', limit, child) },
+}).concat({ name: 'nestjs (platform-fastify)', start: nestTelemetryApp('fastify', limit, child) });
