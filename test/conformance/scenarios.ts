@@ -505,4 +505,27 @@ export const outageScenarios: OutageScenario[] = [
       expect(app.hits()).toBe(1);
     },
   },
+  {
+    name: "mode 'shadow' never refuses, not even when failMode 'closed' would answer 503",
+    async run({ serve, store, killRedis }) {
+      const app = await serve({
+        limit: {
+          max: 5,
+          window: '1h',
+          name: 'shadow-outage',
+          mode: 'shadow',
+          failMode: 'closed',
+          timeoutMs: 200,
+          logger: silent,
+          store: store(),
+        },
+      });
+      expect((await get(app)).status).toBe(200);
+      await killRedis();
+      const reply = await get(app);
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('retry-after')).toBeNull();
+      expect(app.hits()).toBe(2);
+    },
+  },
 ];
