@@ -7,13 +7,13 @@ import {
   type StoreResult,
   TollgateError,
 } from '@tollgate/core';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashSlot } from '../../packages/core/src/stores/hash-slot.js';
 import { batcherOf, MAX_BATCH } from '../../packages/core/src/stores/redis-batch.js';
 import { redisConnection } from '../../packages/core/src/stores/redis-clients/index.js';
 import { BATCH_SCRIPT_SHA, BUCKET_SCRIPT_SHA } from '../../packages/core/src/stores/redis-script.js';
-import { clusterClient, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
+import { clusterClient, REDIS_URL, RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 import { type ClientKind, clientKinds } from './clients.js';
 
 /**
@@ -53,7 +53,23 @@ function burst(prefix: string, count: number, seed: number): Call[] {
   return calls;
 }
 
-for (const kind of clientKinds) describeKind(kind);
+/** ioredis with auto-pipelining, as the bench and many apps make it: coalesced calls go through explicit pipelines. */
+const autoPipelining: ClientKind[] = clientKinds
+  .filter((kind) => kind.family === 'ioredis')
+  .map((kind) => ({
+    ...kind,
+    name: `${kind.name} (auto-pipelining)`,
+    open: async () => {
+      if (!kind.cluster) return new Redis(REDIS_URL, { enableAutoPipelining: true });
+      const nodes = redis.clusterNodes.map((node) => ({
+        host: node.split(':')[0] as string,
+        port: Number(node.split(':')[1]),
+      }));
+      return new Cluster(nodes, { enableAutoPipelining: true });
+    },
+  }));
+
+for (const kind of [...clientKinds, ...autoPipelining]) describeKind(kind);
 
 function describeKind(kind: ClientKind) {
   describe.skipIf(!kind.enabled)(`coalesced decisions on ${kind.name}`, () => {
