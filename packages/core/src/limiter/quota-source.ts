@@ -208,10 +208,7 @@ export function parseQuota(hash: Record<string, string>): readonly PolicyOptions
     try {
       return JSON.parse(hash.policies) as PolicyOptions[];
     } catch {
-      throw new TollgateError(
-        ErrorCodes.STORE_PROTOCOL,
-        'tollgate: a quota hash holds `policies` that are not JSON',
-      );
+      throw new TollgateError(ErrorCodes.STORE_PROTOCOL, 'tollgate: a quota hash holds `policies` that are not JSON');
     }
   }
   if (hash.max === undefined) return undefined;
