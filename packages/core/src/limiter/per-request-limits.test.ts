@@ -198,3 +198,29 @@ describe('quotas changed at runtime', () => {
     expect((await limiter.consume('k')).limit).toBe(3);
   });
 });
+
+describe('quotas: the first read of a tenant', () => {
+  it('calls that arrive while it is under way wait for it, and the source is read once', async () => {
+    let reads = 0;
+    let release: (value: PolicyOptions[]) => void = () => {};
+    const source: QuotaSource = {
+      read: () => {
+        reads += 1;
+        return new Promise<PolicyOptions[]>((resolve) => {
+          release = resolve;
+        });
+      },
+    };
+    const limiter = new RateLimiter({ name: 'quota-first', max: 1, window: '1h', quotas: { source } });
+    const calls = [limiter.consume('acme'), limiter.consume('acme'), limiter.consume('acme')];
+    await new Promise((r) => setTimeout(r, 5));
+    release([{ max: 100, window: '1h' }]);
+    const decisions = await Promise.all(calls);
+    expect(decisions.map((d) => [d.allowed, d.limit])).toEqual([
+      [true, 100],
+      [true, 100],
+      [true, 100],
+    ]);
+    expect(reads).toBe(1);
+  });
+});

@@ -106,6 +106,8 @@ export class QuotaLookup<Req> {
     const now = this.clock();
     const entry = this.entries.get(tenant);
     if (entry !== undefined) {
+      // Still being read for the first time: wait for that read rather than answer without it.
+      if (entry.freshUntil === Number.POSITIVE_INFINITY && entry.reading !== undefined) return entry.reading;
       if (now >= entry.freshUntil && entry.reading === undefined) this.refresh(tenant, entry);
       return entry.value;
     }
