@@ -423,7 +423,9 @@ export const scenarios: Scenario[] = [
 
 /** `tollgate_ratelimit_decisions_total{limiter, source="store"}` so far, by outcome. */
 async function decisionCounts(limiter: string): Promise<Record<'allowed' | 'limited' | 'shadow_limited', number>> {
-  const text = await register.getSingleMetricAsString('tollgate_ratelimit_decisions_total');
+  // The family exists once the first limiter does: before, nothing has been counted.
+  const family = 'tollgate_ratelimit_decisions_total';
+  const text = register.getSingleMetric(family) === undefined ? '' : await register.getSingleMetricAsString(family);
   const count = (outcome: string) => {
     const line = text
       .split('\n')

@@ -206,6 +206,12 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
   private readonly onWouldLimit: RateLimitHook<Req> | undefined;
   private readonly mode: RateLimitMode;
   private readonly logThrottle = new Throttle(HOOK_LOG_MS);
+  /**
+   * Whether the decisions metric counts in this limiter's mode yet: set on its first request, not
+   * when built, so a limiter built only to check options (Fastify's `global: false` defaults)
+   * never changes how another limiter's decisions are counted.
+   */
+  private readonly modeCounted = { done: false };
 
   constructor(options: HttpRateLimitOptions<Req, Handler>, reader: RequestReader<Req>, display?: HttpLimiterDisplay) {
     // Own properties only (a null-prototype copy): an option the caller did not give is undefined
@@ -244,7 +250,6 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
       this.solo = new SoloHeaders(this.headerMode, this.names, policies);
       headerLimiters += 1;
     }
-    this.countIn(this.mode);
     // The parsed configuration is final: nothing can swap the key, cost or skip of a built limiter.
     Object.freeze(this.names);
     Object.freeze(this);
@@ -257,6 +262,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
    * with `instanceof Promise`. A synchronous step that throws throws here.
    */
   handle(req: Req): Outcome | Promise<Outcome> {
+    if (!this.modeCounted.done) this.countIn(this.mode);
     if (this.skip === undefined) return this.keyed(req);
     const skip = this.skip(req);
     if (isPromiseLike(skip)) return Promise.resolve(skip).then((s) => (s === true ? SKIPPED : this.keyed(req)));
@@ -368,14 +374,18 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     };
   }
 
-  /** Counts this limiter's decisions in `mode`; warns if another limiter of this process, under the same label, counts in the other. */
+  /**
+   * From this limiter's first request, its label's decisions are counted in its `mode`; warns if
+   * another limiter of this process, under the same label, has counted in the other.
+   */
   private countIn(mode: RateLimitMode): void {
+    this.modeCounted.done = true;
     const label = this.limiter.label;
     const other = labelModes.get(label);
     if (other !== undefined && other !== mode) {
       this.logger.warn(
         { limiter: label, mode, other },
-        `tollgate: limiter "${label}" is built in mode '${mode}' while another limiter with the same name (or, unnamed, the same policies) is in mode '${other}': their decisions share one metric label and are counted as the last one built. Give the shadow limiter a name of its own.`,
+        `tollgate: limiter "${label}" runs in mode '${mode}' while another limiter with the same name (or, unnamed, the same policies) is in mode '${other}': their decisions share one metric label and are counted in the mode of the last one to take a request. Give the shadow limiter a name of its own.`,
       );
     }
     labelModes.set(label, mode);
