@@ -16,9 +16,10 @@ import {
   positiveInteger,
   timerMs,
 } from '@tollgate/core/adapter';
+import type { FamilyStatus } from '../engine/family-status.js';
 import { LlmLimiter } from '../engine/llm-limiter.js';
 import { nonNegativeInteger, parseBudgets, parseLimits, safeName, waitLimit } from '../engine/options.js';
-import { runWithRetries } from '../engine/retry-loop.js';
+import { runWithRetries, streamsSettled } from '../engine/retry-loop.js';
 import { storeTimeoutMs } from '../engine/store-call.js';
 import { FAIL_MODES, type FailMode } from '../engine/store-guard.js';
 import { chooseSharing } from '../engine/store-sharing.js';
@@ -29,7 +30,9 @@ import type {
   RecordOptions,
   UsageStats,
 } from '../engine/types.js';
+import { type CountTokensOptions, InputCounter } from './count-tokens.js';
 import { modelFamily } from './families.js';
+import { modelId } from './model-id.js';
 import { type ModelPrice, PRICES_AS_OF } from './prices.js';
 import { priceTable } from './pricing.js';
 import { claudeProvider } from './provider.js';
@@ -87,6 +90,12 @@ export interface ClaudeRateLimiterOptions {
    * (default) store calls fail at once until a probe finds the store back; `false` turns it off.
    */
   circuit?: boolean | CircuitOptions;
+  /**
+   * Ask the API's free token-counting endpoint for each call's exact input (when the call does
+   * not give `inputTokens`), within the endpoint's own `rpm` (default 100): `{ count: (p) =>
+   * anthropic.messages.countTokens(p) }`. When its bucket is empty or it fails, the estimate serves.
+   */
+  countTokens?: CountTokensOptions;
   logger?: Logger;
 }
 
@@ -94,6 +103,7 @@ export interface ClaudeRateLimiterOptions {
 export type Reservation = EngineReservation<ClaudeUsage>;
 
 const KNOWN = new Set([
+  'countTokens',
   'redis',
   'store',
   'limits',
@@ -122,6 +132,7 @@ const KNOWN = new Set([
  */
 export class ClaudeRateLimiter {
   private readonly engine: LlmLimiter;
+  private readonly counter: InputCounter | undefined;
 
   constructor(options: ClaudeRateLimiterOptions = {}) {
     const opts = assertOptionsObject(options, 'ClaudeRateLimiter');
@@ -162,6 +173,10 @@ export class ClaudeRateLimiter {
     const provider = claudeProvider(families, priceTable(opts.pricing));
     const retry = assertOptionsObject(opts.retry, 'retry');
     assertKnownOptions(retry, new Set(['maxRetries', 'baseMs', 'capMs']), 'retry');
+    this.counter =
+      opts.countTokens === undefined
+        ? undefined
+        : new InputCounter(opts.countTokens, store, { prefix, timeoutMs, logger });
     this.engine = new LlmLimiter(provider, {
       store,
       sharing,
@@ -191,20 +206,28 @@ export class ClaudeRateLimiter {
    * and `TOLLGATE_STORE_TIMEOUT` / `TOLLGATE_STORE_UNAVAILABLE` when the store (buckets or
    * budgets) does not answer within `timeoutMs` or fails: nothing is admitted without it.
    */
-  checkLimit(model: string, given: CallEstimate = {}): Promise<Reservation> {
+  async checkLimit(model: string, given: CallEstimate = {}): Promise<Reservation> {
     // Own properties only: a polluted Object.prototype must not set a tenant, a wait or a size.
-    return this.engine.checkLimit(model, assertOptionsObject(given, 'estimate') as CallEstimate);
+    const id = modelId(model);
+    const estimate = assertOptionsObject(given, 'estimate') as CallEstimate;
+    if (this.counter === undefined) return this.engine.checkLimit(id, estimate);
+    return this.counted(estimate, estimate.request).then((counted) => this.engine.checkLimit(id, counted));
   }
 
   /**
-   * Prices `usage` for `model` and adds it to the ledger; returns the cost in USD. A ledger that
+   * Prices `usage` for `model` and adds it to the ledger; returns the cost in USD, or `null` when
+   * the model has no price (counted as unpriced, never as $0). A ledger that
    * fails or does not answer within `timeoutMs` does not make this throw (the call is made and
    * paid for): the entry is logged with its tokens and cost, counted in
    * `tollgate_claude_store_writes_failed_total{write="ledger"}`, and is not retried, so it may be
    * missing from `getUsageStats`.
    */
-  recordUsage(model: string, usage: ClaudeUsage, given: RecordOptions = {}): Promise<number> {
-    return this.engine.recordUsage(model, usage, assertOptionsObject(given, 'recordUsage options') as RecordOptions);
+  async recordUsage(model: string, usage: ClaudeUsage, given: RecordOptions = {}): Promise<number | null> {
+    return this.engine.recordUsage(
+      modelId(model),
+      usage,
+      assertOptionsObject(given, 'recordUsage options') as RecordOptions,
+    );
   }
 
   /**
@@ -218,17 +241,60 @@ export class ClaudeRateLimiter {
 
   /**
    * Checks the limits, makes the call, settles the reservation and records the usage, retrying
-   * what may be retried with exponential backoff and full jitter, or after the server's
-   * `retry-after`. Set the SDK's own `maxRetries` to 0: `run` is the one retry owner.
-   * `call` may return a Message or `.withResponse()`'s `{ data, response }` (which also lets the
-   * buckets follow the server's rate-limit headers).
+   * what may be retried with exponential backoff (as the SDK: 0.5 s doubling, less up to 25%
+   * jitter), or after the server's `retry-after`. Set the SDK's own `maxRetries` to 0: `run` is
+   * the one retry owner. A call retried after errors is recorded as one call of several attempts.
+   *
+   * `call` may return a Message, `.withResponse()`'s `{ data, response }` (which also lets the
+   * buckets follow the server's rate-limit headers), or a stream: `messages.create({ stream:
+   * true })`'s `Stream` (or its `.withResponse()`) or `messages.stream()`'s `MessageStream`. A
+   * stream is returned once its first event arrived (an error before that is retried), and is
+   * settled and recorded from its own usage events when it is over, cut off or failed part-way
+   * included; an error after the first event is the caller's, not retried. Throws
+   * `TOLLGATE_INVALID_MODEL` for a model id that is not one.
    */
-  run<R>(
+  run<R, Q extends { max_tokens?: number } = { max_tokens?: number }>(
     model: string,
-    request: { max_tokens?: number },
-    call: (request: never) => Promise<R>,
+    request: Q,
+    call: (request: never) => R | PromiseLike<R>,
     estimate: Omit<CallEstimate, 'request' | 'maxTokens'> = {},
   ): Promise<R> {
-    return runWithRetries(this.engine, model, request, call, estimate);
+    return Promise.resolve().then(async () => {
+      const id = modelId(model);
+      return runWithRetries(this.engine, id, request, call, await this.counted(estimate, request));
+    });
+  }
+
+  /** The estimate with the counted input, when `countTokens` is set and the caller gave none. */
+  private async counted<E extends { inputTokens?: number }>(estimate: E, request: unknown): Promise<E> {
+    if (this.counter === undefined || estimate.inputTokens !== undefined) return estimate;
+    const inputTokens = await this.counter.inputTokens(request);
+    return inputTokens === undefined ? estimate : { ...estimate, inputTokens };
+  }
+
+  /**
+   * What is left of `model`'s family buckets now (requests, input tokens, output tokens per
+   * minute: limit, size, remaining, ms until full), without taking anything; as the CLI's
+   * `tollgate claude status`. Throws the store's `TOLLGATE_STORE_*` errors.
+   */
+  async status(model: string): Promise<FamilyStatus> {
+    return this.engine.status(modelId(model));
+  }
+
+  /**
+   * Fills `model`'s family buckets again, for every process sharing the store (the admin reset;
+   * a pause a 429 set is lifted too); as the CLI's `tollgate claude reset`.
+   */
+  async reset(model: string): Promise<void> {
+    return this.engine.reset(modelId(model));
+  }
+
+  /**
+   * Resolves once every stream `run` has handed out so far is over and its usage settled and
+   * recorded: before reading `getUsageStats` in a test, or on shutdown. A stream nobody reads
+   * to its end (or breaks out of) stays open, and so does this.
+   */
+  settled(): Promise<void> {
+    return streamsSettled(this.engine);
   }
 }

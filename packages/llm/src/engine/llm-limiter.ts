@@ -7,14 +7,15 @@ import {
   type Store,
   type StoreResult,
 } from '@tollgate/core';
-import { type CircuitConfig, parseCircuitOptions, storeKey } from '@tollgate/core/adapter';
-import { type BudgetPeriod, budgetPeriods } from './budget.js';
+import { type CircuitConfig, parseCircuitOptions, positiveInteger, storeKey } from '@tollgate/core/adapter';
+import { type BudgetPeriod, budgetCost, budgetPeriods } from './budget.js';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import { FamilyBuckets } from './family-buckets.js';
+import { type FamilyStatus, familyStatus } from './family-status.js';
 import { LEDGER_DAYS, utcDay } from './ledger.js';
 import { optionalCount, waitLimit } from './options.js';
-import { OutputEstimator } from './output-estimator.js';
-import type { LlmProvider } from './provider.js';
+import { InputCorrection, learningFrom, OutputEstimator } from './output-estimator.js';
+import type { CallOutcome, LlmProvider } from './provider.js';
 import { Ramp } from './ramp.js';
 import { refusal } from './refusal.js';
 import { SpendCapGate } from './spend-cap.js';
@@ -68,6 +69,7 @@ export interface BudgetHold {
  */
 export class LlmLimiter {
   readonly outputs = new OutputEstimator();
+  readonly inputs = new InputCorrection();
   readonly ramp: Ramp;
   readonly spendCap = new SpendCapGate();
   readonly guard: StoreGuard;
@@ -102,15 +104,20 @@ export class LlmLimiter {
     const policies = this.buckets.of(family);
     const [rpm, itpm, otpm] = policies as [(typeof policies)[0], (typeof policies)[0], (typeof policies)[0]];
     const given = optionalCount(estimate.inputTokens, 'inputTokens');
-    const input = Math.min(itpm.capacity, given ?? this.provider.estimateInput(estimate.request));
+    // Estimated input is corrected by what the family's calls reported so far.
+    const raw = given === undefined ? this.provider.estimateInput(estimate.request) : undefined;
+    const input = Math.min(itpm.capacity, given ?? this.inputs.correct(family, raw as number));
     const output = Math.min(otpm.capacity, this.outputs.reserve(model, optionalCount(estimate.maxTokens, 'maxTokens')));
     const requests = Math.min(rpm.capacity, 1 / this.ramp.factor());
     const costs = [requests, input, output];
     const key = this.buckets.key(family);
-    const budget = await this.holdBudget(model, estimate.tenant, input, estimate.maxTokens ?? otpm.capacity);
+    // The budget holds a true worst case: the most input the request can carry, not the estimate.
+    const worstInput = given ?? this.provider.maxInput?.(estimate.request) ?? input;
+    const budget = await this.holdBudget(model, estimate.tenant, worstInput, estimate.maxTokens ?? otpm.capacity);
     const deadline = Date.now() + waitMs;
     try {
-      return await this.admit(model, family, key, costs, deadline, budget);
+      const reservation = await this.admit(model, family, key, costs, deadline, budget);
+      return learningFrom(reservation, this.inputs, family, raw, this.provider);
     } catch (error) {
       // Not awaited: a store that just failed would make the caller wait again for its error. On
       // one connection the release still goes before any later reservation; if it is lost, the
@@ -211,6 +218,26 @@ export class LlmLimiter {
     }
   }
 
+  /** `model`'s family buckets as the store holds them now, nothing taken (the store's errors are thrown). */
+  async status(model: string): Promise<FamilyStatus> {
+    const family = this.provider.family(model);
+    const policies = this.buckets.of(family);
+    const key = this.buckets.key(family);
+    const { store } = this.config;
+    const result = await this.guard.call('rate limit store', () => store.peek(key, policies));
+    return familyStatus(model, family, policies, result.tokens);
+  }
+
+  /** Fills `model`'s family buckets again (the admin reset; a pause from a 429 is lifted too), in every process. */
+  async reset(model: string): Promise<void> {
+    const family = this.provider.family(model);
+    const key = this.buckets.key(family);
+    this.local?.reset(key);
+    const { store } = this.config;
+    await this.guard.call('rate limit store', () => store.reset(key));
+    this.config.logger.info({ family: storeKey(family) }, `${this.provider.label} family buckets reset`);
+  }
+
   /** Holds the call's worst-case cost against every budget that is set, or throws BudgetExceededError. */
   private async holdBudget(
     model: string,
@@ -225,18 +252,28 @@ export class LlmLimiter {
     const scope = tenant === undefined ? 'app' : `t-${storeKey(tenant)}`;
     const periods = budgetPeriods(scope, this.config.budgets, Date.now());
     const safe = this.provider.safeModelId(model);
-    const worst = this.provider.price(safe, { ...NO_TOKENS, input, output: maxOutput }, false).micros;
+    const worst = budgetCost(this.provider, safe, { ...NO_TOKENS, input, output: maxOutput });
     const held = await this.sharing.budgets.reserve(periods, worst, Date.now() + BUDGET_HOLD_MS);
     if ('refused' in held) throw new BudgetExceededError(held.refused.period, new Date(held.refused.endsAt));
     return { periods, id: held.id };
   }
 
-  async recordUsage(model: string, usage: unknown, options: RecordOptions): Promise<number> {
+  async recordUsage(model: string, usage: unknown, options: RecordOptions): Promise<number | null> {
     return this.recordTokens(model, this.provider.tokenCounts(usage), options);
   }
 
-  /** Prices the tokens and adds them to the ledger (a failed call: no tokens); returns the cost in USD. */
-  async recordTokens(model: string, tokens: TokenCounts, options: RecordOptions): Promise<number> {
+  /**
+   * Prices the tokens and adds them to the ledger (a failed call: no tokens) as one logical call,
+   * counted in the calls metric (`outcome`, else from `success`); returns the cost in USD, or
+   * null for a model without a price (never 0, which would read as free).
+   */
+  async recordTokens(
+    model: string,
+    tokens: TokenCounts,
+    options: RecordOptions,
+    outcome?: CallOutcome,
+  ): Promise<number | null> {
+    const attempts = options.attempts === undefined ? 1 : positiveInteger(options.attempts, 'attempts');
     const safe = this.provider.safeModelId(model);
     const { micros, priced } = this.provider.price(safe, tokens, options.batch === true);
     if (!priced)
@@ -248,6 +285,7 @@ export class LlmLimiter {
       micros,
       priced,
       success: options.success !== false,
+      attempts,
       requestId: options.requestId,
     };
     let recorded: boolean;
@@ -259,8 +297,12 @@ export class LlmLimiter {
       recorded = true;
     }
     // A request id seen before was counted then: neither the ledger nor the metrics count it again.
-    if (recorded) this.provider.metrics.usage(safe, tokens, micros, priced);
-    return micros / 1_000_000;
+    if (recorded) {
+      this.provider.metrics.usage(safe, tokens, micros, priced);
+      // Calls recorded by hand count too, so the error-ratio alert sees them.
+      this.provider.metrics.call(safe, outcome ?? (entry.success ? 'success' : 'error'));
+    }
+    return priced ? micros / 1_000_000 : null;
   }
 
   async getUsageStats(days: number): Promise<UsageStats> {
@@ -311,7 +353,7 @@ export class LlmLimiter {
           const policies = this.buckets.of(family);
           const ceilings = given === undefined ? undefined : this.ceilings(policies, given);
           const safe = this.provider.safeModelId(model);
-          const spent = tokens === undefined ? 0 : this.provider.price(safe, tokens, false).micros;
+          const spent = tokens === undefined ? 0 : budgetCost(this.provider, safe, tokens);
           // The buckets and the budget at once: a store that went away costs one timeoutMs, not two.
           await Promise.all([
             store === undefined ? undefined : this.settleBuckets(model, store, key, policies, deltas, ceilings),
