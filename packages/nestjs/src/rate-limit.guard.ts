@@ -3,7 +3,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { HttpAdapterHost } from '@nestjs/core';
 import type { HttpRateLimiter, Outcome } from '@tollgate/core/adapter';
 import { TollgateLimits } from './limits.js';
-import type { PlatformRequest } from './platform-request.js';
+import { nodeResponse, type PlatformRequest, responses } from './platform-request.js';
 import { RateLimitRefusedException } from './refused-exception.js';
 
 type Limiter = HttpRateLimiter<PlatformRequest, never>;
@@ -33,7 +33,10 @@ export class RateLimitGuard implements CanActivate {
     const limiters = this.limits.of(context.getClass(), context.getHandler());
     if (limiters.length === 0) return true;
     const http = context.switchToHttp();
-    return this.decide(limiters, 0, http.getRequest<PlatformRequest>(), http.getResponse<unknown>());
+    const request = http.getRequest<PlatformRequest>();
+    const response = http.getResponse<object>();
+    responses.set(request, nodeResponse(response));
+    return this.decide(limiters, 0, request, response);
   }
 
   /**
