@@ -125,9 +125,12 @@ for (const backend of all) {
       expect((await claude.getUsageStats({ days: 1 })).calls).toBe(2);
     });
 
-    it('refuses what is not an SDK client', () => {
+    it('refuses what is not an SDK client, and options it does not know', () => {
       expect(() => limitClaude({} as never, claude)).toThrow(
         expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+      );
+      expect(() => limitClaude(client(), claude, { tennant: 'x' } as never)).toThrow(
+        expect.objectContaining({ code: ErrorCodes.UNKNOWN_OPTION }),
       );
     });
   });

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '@tollgate/core';
+import { assertKnownOptions, assertOptionsObject } from '@tollgate/core/adapter';
 import { backoffMs } from '../engine/backoff.js';
 import type { ClaudeRateLimiter } from './claude-rate-limiter.js';
 import { classifyFailure } from './retry-policy.js';
@@ -81,6 +82,8 @@ export function limitClaude<C extends ClaudeClientLike<C>>(
       'accepted: an Anthropic client of @anthropic-ai/sdk 1.14 or later (it has withOptions() and middleware)',
     );
   }
+  const given = assertOptionsObject(options, 'limitClaude options');
+  assertKnownOptions(given, new Set(['tenant', 'waitMs']), 'limitClaude');
   const estimate = {
     ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
     ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
