@@ -39,6 +39,18 @@ describe.skipIf(!redis.server)('tollgate reset ends a block', () => {
       block: { after: 2, within: '10s', for: '1h' },
     });
     await blocked(limiter, '203.0.113.7');
+    const status = await runCli([
+      'status',
+      '203.0.113.7',
+      '--name',
+      'login',
+      '--prefix',
+      prefix,
+      '--redis-url',
+      REDIS_URL,
+    ]);
+    if (perRequest) expect(status.stderr).toMatch(/limits vary per request.*reset works/);
+    else expect(status.stdout).toMatch(/2-per-1s/);
     const reset = await runCli([
       'reset',
       '203.0.113.7',

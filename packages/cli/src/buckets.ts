@@ -101,6 +101,13 @@ class KeyDeriver {
   }
 }
 
+/** Status cannot read a per-request limiter's key: its buckets are stored without their policies. */
+function perRequestStatus(redisKey: string): CliError {
+  return new CliError(
+    `${redisKey} belongs to a limiter whose limits vary per request (max or policies as functions, or quotas): its buckets are stored without their policies, so status cannot tell what is left; reset works`,
+  );
+}
+
 function unreachable(): never {
   throw new Error('tollgate CLI: the key deriver has no store');
 }
@@ -259,6 +266,7 @@ function policiesById(redisKey: string, fields: readonly string[]): Map<string, 
   const policies = new Map<string, PolicyOptions>();
   for (const field of fields) {
     const parts = parsePolicyId(field);
+    if (parts === undefined && /^q\d+$/.test(field)) throw perRequestStatus(redisKey);
     if (parts === undefined) throw new CliError(`${redisKey} is not a tollgate bucket (field "${field}")`);
     policies.set(field, { max: parts.max, window: parts.windowMs, burst: parts.capacity });
   }
@@ -362,6 +370,7 @@ function storeFor(client: Client, timeoutMs: number): RedisStore {
 
 /** Reads the buckets through the store's own script, timed by the Redis server's clock. */
 async function read(client: Client, deriver: KeyDeriver, redisKey: string, timeoutMs: number): Promise<BucketStatus> {
+  if (deriver.limiter.perRequest) throw perRequestStatus(redisKey);
   const store = storeFor(client, timeoutMs);
   const { policies } = deriver.limiter;
   const { tokens } = await store.peek(redisKey, policies);
