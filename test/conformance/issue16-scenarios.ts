@@ -8,7 +8,7 @@ import type { Scenario } from './scenarios.js';
  */
 
 /** Adapters that tell core a response's status (`RequestReader.whenDone`): refunds need it. */
-const REPORT_STATUS = new Set(['express', 'koa', 'fastify', 'nestjs', 'nestjs (platform-fastify)']);
+const REPORT_STATUS = new Set(['express', 'koa', 'fastify', 'hono', 'fetch', 'nestjs', 'nestjs (platform-fastify)']);
 
 interface Reply {
   status: number;

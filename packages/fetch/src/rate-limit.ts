@@ -98,7 +98,13 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
     ip: (request) => addressOf(request, argsOf.get(request) ?? []),
     header: (request, name) => request.headers.get(name) ?? undefined,
     holder: holderOf,
+    // The status once the handler has answered (below), or undefined if the client went away first.
+    whenDone: (request, done) => {
+      dones.set(request, done);
+      request.signal?.addEventListener('abort', () => done(undefined), { once: true });
+    },
   };
+  const dones = new WeakMap<Request, (status: number | undefined) => void>();
   const http = new HttpRateLimiter<Request, RateLimitHandler>(opts as unknown as RateLimitOptions, reader);
   const { handler: onLimited } = http;
 
@@ -121,9 +127,22 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
     }
     const respond = (request: Request, args: A, outcome: Outcome): Response | Promise<Response> => {
       if (outcome.action !== 'next') return refuse(request, outcome);
+      const done = dones.get(request);
       const response = handler(request, ...args);
-      if (response instanceof Response) return withHeaders(response, outcome.headers);
-      return Promise.resolve(response).then((r) => withHeaders(r, outcome.headers));
+      if (response instanceof Response) {
+        done?.(response.status);
+        return withHeaders(response, outcome.headers);
+      }
+      return Promise.resolve(response).then(
+        (r) => {
+          done?.(r.status);
+          return withHeaders(r, outcome.headers);
+        },
+        (error: unknown) => {
+          done?.(500);
+          throw error;
+        },
+      );
     };
     return function limited(request: Request, ...rest: [...A, ...unknown[]]): Response | Promise<Response> {
       const args = rest as unknown as A;

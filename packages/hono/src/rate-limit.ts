@@ -92,7 +92,13 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
     ip: addressOf,
     header: (c, name) => c.req.raw.headers.get(name) ?? undefined,
     holder: (c) => new ContextHolder(c),
+    // The status once the handler has answered (below), or undefined if the client went away first.
+    whenDone: (c, done) => {
+      dones.set(c, done);
+      c.req.raw.signal?.addEventListener('abort', () => done(undefined), { once: true });
+    },
   };
+  const dones = new WeakMap<Context<E>, (status: number | undefined) => void>();
   const http = new HttpRateLimiter<Context<E>, RateLimitHandler<E>>(opts as unknown as RateLimitOptions<E>, reader);
   const { handler } = http;
 
@@ -103,7 +109,11 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
       // start, as any Hono middleware's headers, and a limiter nearer the handler replaces them
       // with its fields, which report this one's policy too.
       for (const [name, value] of outcome.headers) c.header(name, value);
-      await next();
+      try {
+        await next();
+      } finally {
+        dones.get(c)?.(c.error === undefined ? c.res.status : 500);
+      }
       // A Response the handler built itself never saw the context's headers: add what it lacks.
       if (outcome.headers.length > 0 && !c.res.headers.has(outcome.headers[0]?.[0] as string)) {
         const response = withHeaders(c.res, outcome.headers);
