@@ -55,7 +55,7 @@ export class RateLimitInfo implements Decision {
 
   /** This request's bucket now, without taking anything. */
   peek(): Promise<Decision> {
-    return this.#limiter.peek(this.key);
+    return this.#limiter.peekWith(this.key, this);
   }
 
   /** Refills this request's bucket (say, after a successful login). */

@@ -224,3 +224,16 @@ describe('quotas: the first read of a tenant', () => {
     expect(reads).toBe(1);
   });
 });
+
+describe('peekWith: a bucket read under the limits of an earlier decision', () => {
+  it('needs no request, for limits that are functions of one', async () => {
+    const limiter = new RateLimiter<Plan>({
+      name: 'peek-with',
+      max: (r) => (r.plan === 'premium' ? 10 : 2),
+      window: '1h',
+    });
+    const d = await limiter.consume('k', 1, { plan: 'premium' });
+    const later = await limiter.peekWith('k', d);
+    expect([later.limit, later.remaining]).toEqual([10, 9]);
+  });
+});

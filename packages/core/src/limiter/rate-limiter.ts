@@ -335,6 +335,20 @@ export class RateLimiter<Req = unknown> {
   }
 
   /**
+   * As `peek`, under the limits `decision` was made with: what a request's decision reads its
+   * bucket with later (`RateLimitInfo.peek()`), when the limits are functions of a request that is
+   * no longer at hand.
+   */
+  async peekWith(key: string, decision: Pick<Decision, 'policies'>): Promise<Decision> {
+    const policies = decision.policies.map((s) => s.policy);
+    const limits =
+      this.limits !== undefined && sameLimits(this.limits, policies)
+        ? this.limits
+        : limitSet(policies, this.perRequest);
+    return this.run(PEEK, this.targetKey(key), limits, limits.unitCosts);
+  }
+
+  /**
    * Refills every bucket of `key` (an admin reset). Like a decision it waits at most `timeoutMs`
    * and goes through the circuit breaker; when the store cannot do it, it rejects with a
    * `TollgateError` coded `TOLLGATE_STORE_TIMEOUT` (no answer in time) or
