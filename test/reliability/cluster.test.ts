@@ -120,7 +120,8 @@ describe.skipIf(!enabled)('the Claude limiter on Redis Cluster: buckets, usage l
     new ClaudeRateLimiter({
       store: new RedisStore({ client: c() }),
       prefix,
-      limits: { [model]: { rpm: 3, itpm: 100_000, otpm: 100_000 } },
+      // burst: all three requests at once (the default holds a second's worth: 1 at RPM 3).
+      limits: { [model]: { rpm: 3, itpm: 100_000, otpm: 100_000, burst: { rpm: 3 } } },
       logger: collectingLogger().logger,
       ...extra,
     });
