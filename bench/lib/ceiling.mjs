@@ -39,7 +39,11 @@ export function tollgateScript() {
   const source = readFileSync(join(ROOT, 'packages', 'core', 'src', 'stores', 'redis-script.ts'), 'utf8');
   const match = /export const BUCKET_SCRIPT\s*=\s*`([\s\S]*?)`;/.exec(source);
   if (match === null) throw new Error('BUCKET_SCRIPT not found in packages/core/src/stores/redis-script.ts');
-  return match[1];
+  // The one-decision script is its key line and the shared decision body (DECISION), kept apart
+  // since the batch script runs the same body (issue 18).
+  const decision = /const DECISION\s*=\s*`([\s\S]*?)`;/.exec(source);
+  if (decision === null) throw new Error('DECISION not found in packages/core/src/stores/redis-script.ts');
+  return match[1].replace('${DECISION}', decision[1]);
 }
 
 /**
