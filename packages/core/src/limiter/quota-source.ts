@@ -13,6 +13,7 @@ import { withTimeout } from './timeout.js';
  * Redis one). `read` answers the policies set for a tenant, or undefined for none.
  */
 export interface QuotaSource {
+  /** The policies set for `tenant`, or `undefined` when it has none (the limiter's own apply). */
   read(tenant: string): Promise<readonly PolicyOptions[] | undefined> | readonly PolicyOptions[] | undefined;
 }
 
@@ -169,7 +170,10 @@ export function quotaKey(prefix: string, tenant: string): string {
 /** The options of `new RedisQuotaSource()`. */
 export interface RedisQuotaSourceOptions {
   /** A RedisStore (or anything with `connection()`): the quota is read over its connection. */
-  store: { connection(): Promise<RedisConnection> };
+  store: {
+    /** The store's client-neutral Redis connection, made on first use. */
+    connection(): Promise<RedisConnection>;
+  };
   /** First segment of the quota keys (default `'tollgate'`), as `npx tollgate quota --prefix`. */
   prefix?: string;
 }
@@ -198,6 +202,7 @@ export class RedisQuotaSource implements QuotaSource {
     this.prefix = opts.prefix === undefined ? 'tollgate' : String(opts.prefix);
   }
 
+  /** Reads the tenant's hash: its policy, or `undefined` when none is set. */
   async read(tenant: string): Promise<readonly PolicyOptions[] | undefined> {
     const conn = await this.store.connection();
     return parseQuota(await conn.hgetall(quotaKey(this.prefix, tenant)));

@@ -31,7 +31,9 @@ export interface IoredisClientLike {
   readonly options?: { readonly enableAutoPipelining?: boolean | undefined };
   /** An explicit pipeline, written at `exec()` (a client that auto-pipelines waits a turn otherwise). */
   pipeline?(): {
+    /** Queues one EVALSHA in the pipeline. */
     evalsha(sha: string, numKeys: number, ...args: (string | number)[]): unknown;
+    /** Sends the queued commands; one `[error, reply]` per command. */
     exec(): Promise<[Error | null, unknown][] | null>;
   };
   /** True on an ioredis `Cluster`. */
