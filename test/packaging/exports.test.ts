@@ -59,6 +59,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'forwardedClient',
     'initCircuitMetrics',
     'ipKey',
+    'isClientTimeout',
     'isLogger',
     'lazyFamily',
     'parseCircuitOptions',
@@ -78,6 +79,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'tokenKey',
     'validateMetricsHandlerOptions',
     'withHeaders',
+    'withTimeout',
   ],
   // What tollgate writes to a store, for the CLI and other tools that read one.
   '@tollgate/core/stored-format': [

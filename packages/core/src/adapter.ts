@@ -44,6 +44,7 @@ export {
 export { tokenCount } from './limiter/policy.js';
 export { isLogger } from './log.js';
 export { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from './options/validate.js';
+export { isClientTimeout } from './stores/deadline.js';
 export { type RedisScript, runScript } from './stores/redis-clients/run-script.js';
 export { storeKey } from './stores/store-key.js';
 export { BoundedValues, OVERFLOW_LABEL } from './telemetry/bounded-values.js';
@@ -66,3 +67,4 @@ export {
   scrapeMetrics,
   validateMetricsHandlerOptions,
 } from './telemetry/scrape.js';
+export { withTimeout } from './with-timeout.js';

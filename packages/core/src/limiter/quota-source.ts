@@ -4,9 +4,9 @@ import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } fro
 import type { RedisConnection } from '../stores/redis-clients/index.js';
 import { storeKey } from '../stores/store-key.js';
 import { Throttle } from '../stores/throttle.js';
+import { withTimeout } from '../with-timeout.js';
 import { isPromiseLike } from './is-promise-like.js';
 import type { PolicyOptions } from './policy.js';
-import { withTimeout } from './timeout.js';
 
 /**
  * Where per-tenant limits set at runtime live (`npx tollgate quota set <tenant> …` writes the

@@ -6,6 +6,7 @@ import type { Store, StoreResult } from '../stores/store.js';
 import { storeKey } from '../stores/store-key.js';
 import { initCircuitMetrics, recordCircuitTransition } from '../telemetry/circuit-metrics.js';
 import { type DecisionTally, decisionTally, observeStoreLatency } from '../telemetry/rate-limit-metrics.js';
+import { withTimeout } from '../with-timeout.js';
 import { Blocker, type BlockOptions } from './block.js';
 import { covers } from './bucket.js';
 import { CircuitBreaker, type CircuitOptions, NO_CALL, parseCircuitOptions } from './circuit-breaker.js';
@@ -26,7 +27,6 @@ import { QuotaLookup, type QuotaOptions } from './quota-source.js';
 import { Receipt } from './refund.js';
 import { type Waited, Waiters } from './slow-down.js';
 import { StoreHealth } from './store-health.js';
-import { withTimeout } from './timeout.js';
 
 /** What the limiter does when its store fails or is too slow. */
 export type FailMode = 'local' | 'open' | 'closed';

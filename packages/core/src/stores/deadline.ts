@@ -1,4 +1,5 @@
 import { ErrorCodes, TollgateError } from '../errors.js';
+import { withTimeout } from '../with-timeout.js';
 
 /**
  * Settles with `work`, or rejects with a STORE_TIMEOUT error after `ms`, whichever comes first;
@@ -10,22 +11,9 @@ import { ErrorCodes, TollgateError } from '../errors.js';
  * and its late settlement is observed here and dropped, never an unhandled rejection.
  */
 export function withDeadline<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new TollgateError(ErrorCodes.STORE_TIMEOUT, `Redis did not answer ${operation} within ${ms} ms`)),
-      ms,
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(storeError(error, operation));
-      },
-    );
-  });
+  return withTimeout(work, ms, `Redis did not answer ${operation} within ${ms} ms`, (error) =>
+    storeError(error, operation),
+  );
 }
 
 /**

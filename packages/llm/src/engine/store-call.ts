@@ -1,5 +1,5 @@
 import { ErrorCodes, TollgateError } from '@tollgate/core';
-import { timerMs } from '@tollgate/core/adapter';
+import { isClientTimeout, timerMs, withTimeout } from '@tollgate/core/adapter';
 
 /** The longest a Claude limiter, its ledger or its budgets wait for a store call, as `RateLimiter` does. */
 export const DEFAULT_STORE_TIMEOUT_MS = 500;
@@ -19,7 +19,9 @@ export function storeTimeoutMs(value: unknown, option = 'timeoutMs'): number {
 export async function storeCall<T>(what: string, timeoutMs: number, work: () => T | Promise<T>): Promise<T> {
   try {
     const pending = work();
-    return isPromiseLike(pending) ? await withTimeout(Promise.resolve(pending), timeoutMs, what) : pending;
+    return isPromiseLike(pending)
+      ? await withTimeout(Promise.resolve(pending), timeoutMs, `${what} did not answer within ${timeoutMs} ms`)
+      : pending;
   } catch (error) {
     if (error instanceof TollgateError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
@@ -31,36 +33,4 @@ export async function storeCall<T>(what: string, timeoutMs: number, work: () => 
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-/** A Redis client's own timeout: GLIDE's and node-redis's `TimeoutError`, ioredis's "Command timed out". */
-function isClientTimeout(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (
-    error.name === 'TimeoutError' || error.constructor.name === 'TimeoutError' || error.message === 'Command timed out'
-  );
-}
-
-/**
- * Settles with `work`, or rejects with STORE_TIMEOUT after `ms`. `work` keeps running (a command
- * sent to a hung Redis cannot be taken back): its late settlement is observed and dropped, so it
- * never becomes an unhandled rejection.
- */
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new TollgateError(ErrorCodes.STORE_TIMEOUT, `${what} did not answer within ${ms} ms`)),
-      ms,
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
