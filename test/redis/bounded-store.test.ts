@@ -1,4 +1,4 @@
-import { type BucketSpec, ErrorCodes, RedisStore, TollgateError } from '@tollgate/core';
+import { type BucketSpec, ErrorCodes, RedisQuotaSource, RedisStore, TollgateError } from '@tollgate/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisProcess, redis, uniquePrefix } from '../helpers/redis.js';
 
@@ -73,6 +73,8 @@ const calls: [string, (store: RedisStore, key: string) => Promise<unknown>][] = 
   ['adjust', (s, k) => s.adjust(k, buckets, [-1])],
   ['lower', (s, k) => s.lower(k, buckets, [2])],
   ['reset', (s, k) => s.reset(k)],
+  // The quota source reads over the store's connection, within the store's timeoutMs.
+  ['RedisQuotaSource.read', (s, k) => new RedisQuotaSource({ store: s }).read(k)],
 ];
 
 describe.skipIf(!redis.binary)('every RedisStore method ends in bounded time on a dead Redis', () => {

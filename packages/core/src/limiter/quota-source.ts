@@ -1,6 +1,7 @@
 import { ErrorCodes, InvalidOptionError, TollgateError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
+import { withDeadline } from '../stores/deadline.js';
 import type { RedisConnection } from '../stores/redis-clients/index.js';
 import { storeKey } from '../stores/store-key.js';
 import { Throttle } from '../stores/throttle.js';
@@ -173,6 +174,8 @@ export interface RedisQuotaSourceOptions {
   store: {
     /** The store's client-neutral Redis connection, made on first use. */
     connection(): Promise<RedisConnection>;
+    /** The store's bound on a Redis call (`RedisStore`'s `timeoutMs`); 1000 ms when absent. */
+    readonly timeoutMs?: number;
   };
   /** First segment of the quota keys (default `'tollgate'`), as `npx tollgate quota --prefix`. */
   prefix?: string;
@@ -202,10 +205,13 @@ export class RedisQuotaSource implements QuotaSource {
     this.prefix = opts.prefix === undefined ? 'tollgate' : String(opts.prefix);
   }
 
-  /** Reads the tenant's hash: its policy, or `undefined` when none is set. */
-  async read(tenant: string): Promise<readonly PolicyOptions[] | undefined> {
-    const conn = await this.store.connection();
-    return parseQuota(await conn.hgetall(quotaKey(this.prefix, tenant)));
+  /**
+   * Reads the tenant's hash: its policy, or `undefined` when none is set. Bounded by the store's
+   * `timeoutMs` whoever calls it, ending in `TOLLGATE_STORE_TIMEOUT` or `_UNAVAILABLE`.
+   */
+  read(tenant: string): Promise<readonly PolicyOptions[] | undefined> {
+    const hash = this.store.connection().then((conn) => conn.hgetall(quotaKey(this.prefix, tenant)));
+    return withDeadline(hash, this.store.timeoutMs ?? 1000, 'RedisQuotaSource.read').then(parseQuota);
   }
 }
 
