@@ -84,7 +84,9 @@ export function describeStoreConformance(name: string, options: StoreKitOptions)
       };
       const got = await on(store, prefix);
       const want = await on(model, '');
-      if (twin) expect(got, `${op} on the twin store`).toEqual(await on(twin, twinPrefix));
+      // Signed zeros are the same token count (Lua hands back 0 where JS's Math.min(0, -0) gives -0).
+      const unsigned = (r: StoreResult | undefined) => r && { ...r, tokens: r.tokens.map((t) => t + 0) };
+      if (twin) expect(unsigned(got), `${op} on the twin store`).toEqual(unsigned(await on(twin, twinPrefix)));
       if (got === undefined || want === undefined) return got;
       expect(got.allowed, `${op}(${key}) allowed`).toBe(want.allowed);
       expect(got.tokens).toHaveLength(buckets.length);
@@ -203,6 +205,8 @@ export function describeStoreConformance(name: string, options: StoreKitOptions)
       expectResult(await call('lower', 'k', [ten, slow], [5, 1]), true, [-2, 1]);
       expectResult(await call('adjust', 'k', [ten, slow], [-7, 0]), true, [5, 1]);
       expectResult(await call('peek', 'k', [ten, slow]), true, [5, 1]);
+      // A ceiling of -0 (found by the random sequences): the same as 0, on every store.
+      expectResult(await call('lower', 'z', [ten, slow], [0, -0]), true, [0, 0]);
     });
 
     it('scope(prefix), when the store has one, is the same bucket as prefix + key', async () => {
