@@ -40,6 +40,14 @@ const STORES = {
     const costs = [1];
     return { decide: (key) => store.consume(key, policies, costs), close: () => store.close() };
   },
+  // The same with the bounded cached clock (a reading per millisecond, at most 64 decisions).
+  async 'tollgate-store-cached-clock'() {
+    const { MemoryStore, RateLimiter } = await import('@tollgate/core');
+    const store = new MemoryStore({ clockResolutionMs: 1 });
+    const { policies } = new RateLimiter({ max: MAX, window: '1h', store });
+    const costs = [1];
+    return { decide: (key) => store.consume(key, policies, costs), close: () => store.close() };
+  },
   async 'express-rate-limit'() {
     const { MemoryStore } = await import('express-rate-limit');
     const store = new MemoryStore();

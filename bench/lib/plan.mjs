@@ -144,6 +144,7 @@ export const HTTP_TARGETS = [
 
 export const MEMORY_STORES = [
   'tollgate-store',
+  'tollgate-store-cached-clock',
   'tollgate-limiter',
   'express-rate-limit',
   'rate-limiter-flexible',

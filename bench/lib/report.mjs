@@ -187,19 +187,29 @@ function ceilingOf(ceiling, script, keys, pipeline) {
 function inprocTargets(stores, heap, ceiling, roundTrips) {
   const out = [];
   const memPeers = ['express-rate-limit', 'rate-limiter-flexible', 'fastify-rate-limit', 'koa-ratelimit'];
+  // The exact clock (the default) and the cached one the issue allows (`clockResolutionMs: 1`).
+  const subjects = [
+    ['tollgate-store', ''],
+    ['tollgate-store-cached-clock', ', clockResolutionMs: 1'],
+  ];
   for (const keys of [1, 100_000]) {
-    const own = stores.get(`tollgate-store|${keys}`);
     const peers = memPeers.map((p) => stores.get(`${p}|${keys}`)).filter(Boolean);
-    if (own && peers.length > 0) {
+    for (const [subject, how] of subjects) {
+      const own = stores.get(`${subject}|${keys}`);
+      if (!own || peers.length === 0) continue;
       const best = peers.reduce((a, b) => (b.perSecond.median > a.perSecond.median ? b : a));
+      const limiter =
+        subject === 'tollgate-store'
+          ? ` (limiter: ${fmtRate(stores.get(`tollgate-limiter|${keys}`)?.perSecond.median)}/s)`
+          : '';
       out.push({
         area: 'memory store',
-        target: `decisions/s ${keys === 1 ? 'one hot key' : '100k keys'} ≥ fastest peer store`,
-        measured: `${fmtRate(own.perSecond.median)}/s (limiter: ${fmtRate(stores.get(`tollgate-limiter|${keys}`)?.perSecond.median)}/s)`,
+        target: `decisions/s ${keys === 1 ? 'one hot key' : '100k keys'} ≥ fastest peer store${how}`,
+        measured: `${fmtRate(own.perSecond.median)}/s${limiter}`,
         limit: `${fmtRate(best.perSecond.median)}/s (${best.store})`,
         ratio: own.perSecond.median / best.perSecond.median,
         met: own.perSecond.median >= best.perSecond.median,
-        profile: `store:tollgate-store:${keys}`,
+        profile: `store:${subject}:${keys}`,
       });
     }
   }

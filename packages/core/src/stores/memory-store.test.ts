@@ -101,6 +101,10 @@ describe('MemoryStore basics', () => {
     [{ sweepIntervalMs: 1.5 }, 'sweepIntervalMs'],
     [{ sweepIntervalMs: 2 ** 31 }, 'sweepIntervalMs'],
     [{ now: 5 }, 'now'],
+    [{ clockResolutionMs: 0 }, 'clockResolutionMs'],
+    [{ clockResolutionMs: 0.5 }, 'clockResolutionMs'],
+    [{ clockResolutionMs: 1001 }, 'clockResolutionMs'],
+    [{ clockResolutionMs: '1' }, 'clockResolutionMs'],
   ])('rejects %j', (options, option) => {
     let error: unknown;
     try {

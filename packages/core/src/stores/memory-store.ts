@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { covers, msUntil, refill } from '../limiter/bucket.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
+import { cachedClock } from './cached-clock.js';
 import { countEviction } from './eviction-count.js';
 import { monotonicClock } from './monotonic-clock.js';
 import type { BucketSpec, Store, StoreResult } from './store.js';
@@ -24,9 +25,20 @@ export interface MemoryStoreOptions {
    * refill until the clock is back at the last time it was written.
    */
   now?: () => number;
+  /**
+   * Read the clock at most once per this many milliseconds, a whole number from 1 to 1000
+   * (default: read it on every decision). On a hot key a read is about half a decision's cost. A
+   * reading answers the decisions of the next `clockResolutionMs` and at most 64 in a row, so
+   * the error is bounded while the event loop is held too. Its only effect: a bucket's balance is
+   * at most `clockResolutionMs` of refill from the exact clock's, either way (refills are counted
+   * up to that late; a debit of a full bucket is dated up to that early). It does not add up.
+   */
+  clockResolutionMs?: number;
 }
 
-const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now']);
+const KNOWN = new Set(['maxKeys', 'sweepIntervalMs', 'now', 'clockResolutionMs']);
+/** A coarser clock than a second would hold refills back by more than a typical window's grain. */
+const MAX_CLOCK_RESOLUTION_MS = 1000;
 
 // A key's state is a record in a pool of chunks, one pool per bucket count:
 // [since, fullAt, tokens0, tokens1, …]. Chunks are plain arrays of unboxed doubles rather than
@@ -56,6 +68,8 @@ const MAX_SLOTS = 1 << (30 - POOL_BITS);
 // Per-slot flags: USED is the second-chance bit of the eviction clock; HELD marks a slot in use.
 const USED = 1;
 const HELD = 2;
+/** Past 2^52 ms a double no longer resolves a millisecond (msUntil handles those waits). */
+const UNRESOLVED_MS = 2 ** 52;
 /** A full sweep is linear, so while the store is full it runs at most this often. */
 const SWEEP_WHEN_FULL_MS = 1000;
 
@@ -263,7 +277,25 @@ export class MemoryStore implements Store {
     // Not Date.now: after a backward step of the system clock a refused client would wait until
     // the clock caught up again (an hour for an hour's step), told each time it was a token away;
     // after a forward step every bucket would be full at once.
-    this.now = opts.now === undefined ? monotonicClock() : checked(opts.now as () => number);
+    const clock = opts.now === undefined ? monotonicClock() : checked(opts.now as () => number);
+    const resolution = opts.clockResolutionMs;
+    if (resolution === undefined) {
+      this.now = clock;
+    } else {
+      if (
+        typeof resolution !== 'number' ||
+        !Number.isInteger(resolution) ||
+        resolution < 1 ||
+        resolution > MAX_CLOCK_RESOLUTION_MS
+      ) {
+        throw new InvalidOptionError(
+          'clockResolutionMs',
+          resolution,
+          `accepted: a whole number of milliseconds from 1 to ${MAX_CLOCK_RESOLUTION_MS}`,
+        );
+      }
+      this.now = cachedClock(clock, resolution);
+    }
   }
 
   /** Number of keys held, in every scope. */
@@ -400,7 +432,19 @@ export class MemoryStore implements Store {
       return { allowed: false, tokens: [held] };
     }
     const tokens = Math.min(capacity, held - cost);
-    const fullAt = Math.max(now, now + msUntil(tokens, capacity, capacity, ratePerMs));
+    // Any moment by which the bucket is surely full will do (a later one only sweeps it later):
+    // the closed form rounded up, checked once, saves msUntil's search for the least one.
+    let untilFull = Math.ceil((capacity - tokens) / ratePerMs);
+    if (
+      !(
+        untilFull >= 1 &&
+        untilFull < UNRESOLVED_MS &&
+        covers(refill(tokens, 0, untilFull, capacity, ratePerMs), capacity)
+      )
+    ) {
+      untilFull = msUntil(tokens, capacity, capacity, ratePerMs);
+    }
+    const fullAt = Math.max(now, now + untilFull);
     if (fullAt <= now) {
       space.map.delete(key);
       this.drop(pool, slot);
