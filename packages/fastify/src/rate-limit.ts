@@ -89,7 +89,7 @@ const POLICY_FIELDS = ['max', 'window', 'burst', 'policies', 'name'] as const;
  * and `done()` then runs the route without a promise or an extra tick.
  */
 function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onRequestHookHandler {
-  const { handler } = http;
+  const { handler, watchesResponses } = http;
   const apply = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, outcome: Outcome) => {
     for (const [name, value] of outcome.headers) reply.header(name, value);
     if (outcome.action === 'next') return done();
@@ -105,7 +105,7 @@ function hookFor(http: HttpRateLimiter<FastifyRequest, RateLimitHandler>): onReq
   };
   return function tollgateRateLimit(request, reply, done) {
     let outcome: Outcome | Promise<Outcome>;
-    responses.set(request, reply.raw);
+    if (watchesResponses) responses.set(request, reply.raw);
     try {
       outcome = http.handle(request);
     } catch (error) {

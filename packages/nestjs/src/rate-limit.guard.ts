@@ -35,7 +35,8 @@ export class RateLimitGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<PlatformRequest>();
     const response = http.getResponse<object>();
-    responses.set(request, nodeResponse(response));
+    // Only for limiters that watch the response: a WeakMap entry per request costs the GC.
+    if (limiters.some((limiter) => limiter.watchesResponses)) responses.set(request, nodeResponse(response));
     return this.decide(limiters, 0, request, response);
   }
 

@@ -187,6 +187,12 @@ let headerLimiters = 0;
 export class HttpRateLimiter<Req extends object, Handler = unknown> {
   readonly limiter: RateLimiter;
   readonly handler: Handler | undefined;
+  /**
+   * Whether `reader.whenDone` will be called (refunds or `slowDown` are on). An adapter that must
+   * keep per-request state for it can skip that state when not: a WeakMap entry per request was
+   * two thirds of the Fastify adapter's cost, in garbage collection (ephemerons).
+   */
+  readonly watchesResponses: boolean;
   private readonly reader: RequestReader<Req>;
   /** Returns undefined only for the built-in keys, when the client address is unknown. */
   private readonly key: (req: Req) => MaybePromise<string | undefined>;
@@ -229,6 +235,7 @@ export class HttpRateLimiter<Req extends object, Handler = unknown> {
     this.logger = (limiterOptions.logger as Logger | undefined) ?? consoleLogger;
     const settlement = new ResponseSettlement(opts, this.limiter as RateLimiter<Req>, this.logger, reader.whenDone);
     this.settlement = settlement.active ? settlement : undefined;
+    this.watchesResponses = settlement.active;
     this.cost = parseCost(cost, this.limiter);
     this.skip = optionalFunction(skip, 'skip');
     this.handler = optionalFunction<Handler>(handler, 'handler');
