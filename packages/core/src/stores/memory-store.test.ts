@@ -91,6 +91,38 @@ describe('MemoryStore basics', () => {
     expect(store.size).toBe(0);
   });
 
+  it('sweeping changes no answer: a bucket is dropped only once it is full, whatever its rate', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ capacity: fc.integer({ min: 1, max: 1000 }), windowMs: fc.integer({ min: 1, max: 10 ** 9 }) }),
+        fc.array(
+          fc.record({
+            key: fc.integer({ min: 0, max: 3 }),
+            cost: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.double({ min: 0, max: 1000, noNaN: true })),
+            advance: fc.oneof(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 10 ** 9 })),
+          }),
+          { maxLength: 60 },
+        ),
+        ({ capacity, windowMs }, ops) => {
+          const bucket: BucketSpec[] = [{ id: 'p', capacity, ratePerMs: capacity / windowMs }];
+          const swept = make();
+          const kept = make();
+          for (const op of ops) {
+            swept.clock.now += op.advance;
+            kept.clock.now += op.advance;
+            swept.store.sweep();
+            const key = `k${op.key}`;
+            expect(swept.store.consume(key, bucket, [op.cost])).toEqual(kept.store.consume(key, bucket, [op.cost]));
+            for (let k = 0; k <= 3; k++) {
+              expect(swept.store.peek(`k${k}`, bucket)).toEqual(kept.store.peek(`k${k}`, bucket));
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it.each([
     [{ maxKeys: 0 }, 'maxKeys'],
     [{ maxKeys: 1.5 }, 'maxKeys'],
