@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HttpRateLimiter } from './http-limiter.js';
+import { HttpRateLimiter, type HttpRateLimitOptions } from './http-limiter.js';
 
 const done: string[] = [];
 const reader = {
@@ -11,12 +11,13 @@ const reader = {
 };
 
 describe('HttpRateLimiter.watchesResponses', () => {
-  it.each([
+  const cases: [Partial<HttpRateLimitOptions<object, unknown>>, boolean][] = [
     [{}, false],
     [{ skipSuccessfulRequests: true }, true],
     [{ skipFailedRequests: true }, true],
     [{ slowDown: { maxDelay: '1s' } }, true],
-  ])('with %j it is %s, and whenDone is called exactly when it is true', async (extra, watches) => {
+  ];
+  it.each(cases)('with %j it is %s, and whenDone is called exactly when it is true', async (extra, watches) => {
     done.length = 0;
     const http = new HttpRateLimiter({ max: 5, window: '1m', ...extra }, reader);
     expect(http.watchesResponses).toBe(watches);
