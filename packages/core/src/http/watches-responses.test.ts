@@ -11,15 +11,15 @@ const reader = {
 };
 
 describe('HttpRateLimiter.watchesResponses', () => {
-  const cases: [Partial<HttpRateLimitOptions<object, unknown>>, boolean][] = [
-    [{}, false],
-    [{ skipSuccessfulRequests: true }, true],
-    [{ skipFailedRequests: true }, true],
-    [{ slowDown: { maxDelay: '1s' } }, true],
+  const cases: [string, HttpRateLimitOptions<object, unknown>, boolean][] = [
+    ['no refunds, no slowDown', { max: 5, window: '1m' }, false],
+    ['skipSuccessfulRequests', { max: 5, window: '1m', skipSuccessfulRequests: true }, true],
+    ['skipFailedRequests', { max: 5, window: '1m', skipFailedRequests: true }, true],
+    ['slowDown', { max: 5, window: '1m', slowDown: { maxDelay: '1s' } }, true],
   ];
-  it.each(cases)('with %j it is %s, and whenDone is called exactly when it is true', async (extra, watches) => {
+  it.each(cases)('%s: whenDone is called exactly when watchesResponses is true', async (_what, options, watches) => {
     done.length = 0;
-    const http = new HttpRateLimiter({ max: 5, window: '1m', ...extra }, reader);
+    const http = new HttpRateLimiter(options, reader);
     expect(http.watchesResponses).toBe(watches);
     await http.handle({});
     // Adapters skip their per-request bookkeeping for whenDone when this is false: it must hold.
