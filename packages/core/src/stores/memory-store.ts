@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { covers, msUntil, refill } from '../limiter/bucket.js';
+import { covers, EPSILON, msUntil, refill } from '../limiter/bucket.js';
 import { assertKnownOptions, assertOptionsObject, positiveInteger, timerMs } from '../options/validate.js';
 import { cachedClock } from './cached-clock.js';
 import { countEviction } from './eviction-count.js';
@@ -433,10 +433,12 @@ export class MemoryStore implements Store {
     }
     const tokens = Math.min(capacity, held - cost);
     // Any moment by which the bucket is surely full will do (a later one only sweeps it later):
-    // the closed form rounded up, checked once, saves msUntil's search for the least one.
+    // the closed form rounded up, checked once, saves msUntil's search for the least one. A
+    // balance already full to within EPSILON is msUntil's (0: dropped now, as before).
     let untilFull = Math.ceil((capacity - tokens) / ratePerMs);
     if (
       !(
+        tokens < capacity - EPSILON &&
         untilFull >= 1 &&
         untilFull < UNRESOLVED_MS &&
         covers(refill(tokens, 0, untilFull, capacity, ratePerMs), capacity)
