@@ -106,7 +106,7 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
   };
   const dones = new WeakMap<Request, (status: number | undefined) => void>();
   const http = new HttpRateLimiter<Request, RateLimitHandler>(opts as unknown as RateLimitOptions, reader);
-  const { handler: onLimited } = http;
+  const { handler: onLimited, watchesResponses } = http;
 
   const refuse = async (request: Request, outcome: Refusal): Promise<Response> => {
     if (onLimited === undefined || outcome.status !== 429) return refusalResponse(outcome);
@@ -127,7 +127,8 @@ export function rateLimit<Args extends unknown[] = unknown[]>(options: RateLimit
     }
     const respond = (request: Request, args: A, outcome: Outcome): Response | Promise<Response> => {
       if (outcome.action !== 'next') return refuse(request, outcome);
-      const done = dones.get(request);
+      // Looked up only when refunds or slowDown watch the response: nothing per request otherwise.
+      const done = watchesResponses ? dones.get(request) : undefined;
       const response = handler(request, ...args);
       if (response instanceof Response) {
         done?.(response.status);

@@ -100,7 +100,7 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
   };
   const dones = new WeakMap<Context<E>, (status: number | undefined) => void>();
   const http = new HttpRateLimiter<Context<E>, RateLimitHandler<E>>(opts as unknown as RateLimitOptions<E>, reader);
-  const { handler } = http;
+  const { handler, watchesResponses } = http;
 
   const middleware: MiddlewareHandler<E> = async (c, next) => {
     const outcome: Outcome = await http.handle(c);
@@ -112,7 +112,7 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
       try {
         await next();
       } finally {
-        dones.get(c)?.(c.error === undefined ? c.res.status : 500);
+        if (watchesResponses) dones.get(c)?.(c.error === undefined ? c.res.status : 500);
       }
       // A Response the handler built itself never saw the context's headers: add what it lacks.
       if (outcome.headers.length > 0 && !c.res.headers.has(outcome.headers[0]?.[0] as string)) {
